@@ -27,6 +27,7 @@ pub mod mapdb;
 pub mod multiboot;
 pub mod paging;
 pub mod phys;
+pub mod ranges;
 pub mod sched;
 pub mod table;
 pub mod timeouts;

@@ -24,7 +24,7 @@ pub const MAX_STRING: u64 = 4 << 20;
 pub const MAX_SIGMA0_ITEM_PAGES: u64 = 1 << 16;
 
 /// The page tables as the mapping database sees them.
-pub(crate) struct KernelMmu<'a, M: Machine> {
+pub struct KernelMmu<'a, M: Machine> {
     pub mach: &'a mut M,
     pub frames: &'a mut FrameAllocator,
     pub spaces: &'a mut Table<Space>,
@@ -106,7 +106,7 @@ impl<M: Machine> Mmu for KernelMmu<'_, M> {
 }
 
 impl<M: Machine> Kernel<M> {
-    pub(crate) fn mmu(&mut self) -> (&mut crate::mapdb::MappingDb, KernelMmu<'_, M>) {
+    pub fn mmu(&mut self) -> (&mut crate::mapdb::MappingDb, KernelMmu<'_, M>) {
         (
             &mut self.mapdb,
             KernelMmu { mach: &mut self.mach, frames: &mut self.frames, spaces: &mut self.spaces, counters: &mut self.counters },
@@ -245,7 +245,7 @@ impl<M: Machine> Kernel<M> {
             if self.mapdb.lookup(space.slot, va).is_none() {
                 if let Some(pa) = self.sigma0_frame(va) {
                     let (db, mut mmu) = self.mmu();
-                    db.insert_root(&mut mmu, space.slot, va, pa, Rights::RW).map_err(|_| Error::NoMemory)?;
+                    db.insert_root(&mut mmu, space.slot, va, pa, Rights::RWX).map_err(|_| Error::NoMemory)?;
                 }
             }
             va += PAGE_SIZE;

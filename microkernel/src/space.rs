@@ -32,6 +32,9 @@ pub struct Space {
     pub utcb_pages: Vec<u64>,
     /// Bit set = port denied (the TSS format); `None` = all denied.
     pub io_bitmap: Option<Box<[u8; IO_BITMAP_BYTES]>>,
+    /// Bumped on every change of `io_bitmap`, so the machine layer knows
+    /// when to reload the TSS copy.
+    pub io_version: u32,
 }
 
 impl Space {
@@ -45,6 +48,7 @@ impl Space {
             kmem_quota: DEFAULT_KMEM_QUOTA,
             utcb_pages: Vec::new(),
             io_bitmap: None,
+            io_version: 0,
         }
     }
 
@@ -68,6 +72,7 @@ impl Space {
 
     /// Allow ports `first..first+count` (clipped to [`IO_PORTS`]).
     pub fn allow_ports(&mut self, first: usize, count: usize) {
+        self.io_version = self.io_version.wrapping_add(1);
         let bm = self.io_bitmap.get_or_insert_with(|| Box::new([0xff; IO_BITMAP_BYTES]));
         for p in first.min(IO_PORTS)..first.saturating_add(count).min(IO_PORTS) {
             bm[p / 8] &= !(1 << (p % 8));

@@ -312,6 +312,7 @@ impl<M: Machine> Kernel<M> {
         }
         // Set the result first: the caller may be among the deleted.
         self.set_result(cur, Ok(()));
+        log::debug!("{:?} deletes {:?}{}", self.tcb(cur).id, target, if whole_space { " and its space" } else { "" });
         if whole_space {
             self.delete_space_of(slot);
         } else {

@@ -1,1 +1,158 @@
+//! Booting the system in QEMU from tests.
+//!
+//! Every run goes through `scripts/qemu` (the one place the QEMU command line
+//! is written down) with a timeout, so a hung guest fails its test instead of
+//! hanging the suite. The guest powers off through `isa-debug-exit`; QEMU then
+//! exits with status `2 * code + 1`, which [`Run::exit_code`] decodes.
 
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A built artifact in `build/` (run `scripts/build` first; `scripts/test` does).
+pub fn artifact(name: &str) -> String {
+    let p = root().join("build").join(name);
+    assert!(p.exists(), "{} is missing: run scripts/build first", p.display());
+    p.to_string_lossy().into_owned()
+}
+
+#[derive(Debug)]
+pub struct Run {
+    /// QEMU's exit status (None if killed by a signal).
+    pub status: Option<i32>,
+    /// Everything the serial console printed.
+    pub output: String,
+}
+
+impl Run {
+    /// The code the guest powered off with, if it did.
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.status {
+            Some(s) if s % 2 == 1 => Some((s - 1) / 2),
+            _ => None,
+        }
+    }
+    pub fn timed_out(&self) -> bool {
+        self.status == Some(124) || self.status == Some(137)
+    }
+    /// Assert the output contains `needle`, showing the output if not.
+    pub fn expect(&self, needle: &str) -> &Run {
+        assert!(self.output.contains(needle), "expected {needle:?} in the output:\n{}", self.output);
+        self
+    }
+    pub fn expect_not(&self, needle: &str) -> &Run {
+        assert!(!self.output.contains(needle), "did not expect {needle:?} in the output:\n{}", self.output);
+        self
+    }
+    pub fn lines_with(&self, needle: &str) -> Vec<&str> {
+        self.output.lines().filter(|l| l.contains(needle)).collect()
+    }
+}
+
+/// How to boot.
+pub struct Boot<'a> {
+    pub cmdline: &'a str,
+    pub modules: Vec<String>,
+    pub timeout: Duration,
+    pub icount: bool,
+    /// Keystrokes: when the output contains `.0` (after the previous step),
+    /// type `.1`.
+    pub script: Vec<(String, String)>,
+}
+
+impl<'a> Boot<'a> {
+    pub fn new(cmdline: &'a str, modules: &[&str]) -> Boot<'a> {
+        Boot {
+            cmdline,
+            modules: modules.iter().map(|m| artifact(m)).collect(),
+            timeout: Duration::from_secs(120),
+            icount: false,
+            script: Vec::new(),
+        }
+    }
+    pub fn timeout(mut self, secs: u64) -> Self {
+        self.timeout = Duration::from_secs(secs);
+        self
+    }
+    pub fn icount(mut self) -> Self {
+        self.icount = true;
+        self
+    }
+    pub fn when(mut self, seen: &str, type_: &str) -> Self {
+        self.script.push((seen.to_string(), type_.to_string()));
+        self
+    }
+
+    pub fn run(self) -> Run {
+        let mut cmd = Command::new(root().join("scripts/qemu"));
+        cmd.arg("--timeout").arg(self.timeout.as_secs().to_string());
+        if self.icount {
+            cmd.arg("--icount");
+        }
+        cmd.arg(self.cmdline).args(&self.modules);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("starting scripts/qemu");
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let mut stdout = child.stdout.take().unwrap();
+        let sink = out.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let mut stderr = child.stderr.take().unwrap();
+        let err_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        let mut stdin = child.stdin.take();
+        let deadline = Instant::now() + self.timeout + Duration::from_secs(10);
+        let mut step = 0;
+        let mut seen_upto = 0;
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("waiting for QEMU") {
+                break s.code();
+            }
+            if step < self.script.len() {
+                let text = out.lock().unwrap().clone();
+                let hay = String::from_utf8_lossy(&text[seen_upto..]).into_owned();
+                if let Some(pos) = hay.find(&self.script[step].0) {
+                    seen_upto += pos + self.script[step].0.len();
+                    if let Some(i) = stdin.as_mut() {
+                        let _ = i.write_all(self.script[step].1.as_bytes());
+                        let _ = i.flush();
+                    }
+                    step += 1;
+                    continue;
+                }
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(stdin);
+        let _ = reader.join();
+        let err = err_reader.join().unwrap_or_default();
+        let mut output = String::from_utf8_lossy(&out.lock().unwrap()).replace("\r\n", "\n");
+        if !err.is_empty() {
+            output.push_str("\n[qemu stderr] ");
+            output.push_str(&err);
+        }
+        Run { status, output }
+    }
+}

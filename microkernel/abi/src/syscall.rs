@@ -214,11 +214,11 @@ pub fn io_ports(thread: ThreadId, first: u16, count: u16) -> Result<(), crate::E
     result(raw(sysno::IO_PORTS, thread.0, first as u64, count as u64, 0, 0, 0)[0])
 }
 
-/// Power off through QEMU's isa-debug-exit with `code` (privileged).
-pub fn shutdown(code: u8) -> ! {
-    raw(sysno::SHUTDOWN, code as u64, 0, 0, 0, 0, 0);
-    #[allow(clippy::empty_loop)]
-    loop {}
+/// Power off through QEMU's isa-debug-exit with `code` (privileged; returns
+/// the error if the caller may not).
+pub fn shutdown(code: u8) -> crate::Error {
+    let r = raw(sysno::SHUTDOWN, code as u64, 0, 0, 0, 0, 0);
+    crate::Error::from_code(r[0]).unwrap_or(crate::Error::NoPermission)
 }
 
 /// The calling native thread's UTCB (its GS base points at it; word 0 holds

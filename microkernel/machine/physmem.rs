@@ -1,0 +1,96 @@
+//! Physical memory through the direct map, and the rest of what the kernel
+//! logic asks of the machine (`microkernel::kernel::Machine`).
+
+use crate::arch::{cpu, pic, serial};
+use crate::layout::phys_to_virt;
+use microkernel::kernel::Machine;
+use microkernel::phys::PhysMem;
+use microkernel::thread::FpuArea;
+
+/// The machine as the kernel logic sees it, and what the exit path last
+/// loaded into the CPU (so it only reloads what changes).
+#[derive(Default)]
+pub struct RealMachine {
+    /// End of the physical memory the direct map covers.
+    pub phys_end: u64,
+    /// The space (and version of its bitmap) whose I/O bitmap is in the TSS.
+    pub io_space: Option<(microkernel::thread::SpaceRef, u32)>,
+    pub fs_base: u64,
+    pub user_gs_base: u64,
+    /// CR0.TS is clear (the running thread owns the FPU).
+    pub fpu_enabled: bool,
+}
+
+impl RealMachine {
+    fn check(&self, pa: u64, len: usize) {
+        assert!(
+            pa.checked_add(len as u64).is_some_and(|e| e <= self.phys_end),
+            "physical access {pa:#x}+{len} outside RAM"
+        );
+    }
+}
+
+impl PhysMem for RealMachine {
+    fn read_u64(&self, pa: u64) -> u64 {
+        self.check(pa, 8);
+        // SAFETY: `pa` is inside the direct map (checked) and 8-byte aligned
+        // by every caller (page-table entries, UTCB words).
+        unsafe { core::ptr::read_volatile(phys_to_virt(pa) as *const u64) }
+    }
+    fn write_u64(&mut self, pa: u64, value: u64) {
+        self.check(pa, 8);
+        // SAFETY: as for `read_u64`.
+        unsafe { core::ptr::write_volatile(phys_to_virt(pa) as *mut u64, value) }
+    }
+    fn read_bytes(&self, pa: u64, buf: &mut [u8]) {
+        self.check(pa, buf.len());
+        // SAFETY: the range is inside the direct map (checked); `buf` is kernel memory.
+        unsafe { core::ptr::copy_nonoverlapping(phys_to_virt(pa) as *const u8, buf.as_mut_ptr(), buf.len()) }
+    }
+    fn write_bytes(&mut self, pa: u64, data: &[u8]) {
+        self.check(pa, data.len());
+        // SAFETY: as for `read_bytes`.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), phys_to_virt(pa) as *mut u8, data.len()) }
+    }
+    fn copy(&mut self, dst: u64, src: u64, len: usize) {
+        self.check(dst, len);
+        self.check(src, len);
+        // SAFETY: both ranges are inside the direct map (checked); callers copy
+        // within single pages of different frames, so they do not overlap.
+        unsafe { core::ptr::copy(phys_to_virt(src) as *const u8, phys_to_virt(dst) as *mut u8, len) }
+    }
+    fn zero(&mut self, pa: u64, len: usize) {
+        self.check(pa, len);
+        // SAFETY: the range is inside the direct map (checked).
+        unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, len) }
+    }
+}
+
+impl Machine for RealMachine {
+    fn flush_page(&mut self, root: u64, va: u64) {
+        // Without tagged TLBs only the loaded space can hold stale entries;
+        // every other space is flushed by the CR3 load that switches to it.
+        if cpu::cr3() & !0xfff == root {
+            cpu::invlpg(va);
+        }
+    }
+    fn irq_mask(&mut self, irq: u32) {
+        pic::mask(irq);
+    }
+    fn irq_unmask(&mut self, irq: u32) {
+        pic::unmask(irq);
+    }
+    fn console_write(&mut self, bytes: &[u8]) {
+        serial::write_bytes(bytes);
+    }
+    fn shutdown(&mut self, code: u8) {
+        crate::shutdown(code);
+    }
+    fn fpu_save(&mut self, area: &mut FpuArea) {
+        cpu::set_task_switched(false);
+        cpu::fxsave(area);
+        // The kernel logic drops the FPU owner after this: nobody owns it now.
+        cpu::set_task_switched(true);
+        self.fpu_enabled = false;
+    }
+}

@@ -1,0 +1,281 @@
+//! Microbenchmarks of the kernel's paths, printed one per line as
+//! `bench: NAME ops=N cycles=C ns=T cr3=R` (per operation; cycles are TSC
+//! ticks, which under `-icount shift=0` are instructions). Not a test: the
+//! numbers are recorded in docs/benchmarks.md by `scripts/bench-kernel`.
+
+use crate::harness::{main_id, report, report_from, Ctx};
+use crate::insn;
+use abi::exception::reply;
+use abi::msg::kind;
+use abi::syscall::{self as sys, Msg};
+use abi::sysno::create;
+use abi::{Fpage, Rights, ThreadId, Timeout, Timeouts, TypedItem};
+use alloc::string::String;
+use core::sync::atomic::{AtomicU64, Ordering};
+use rt::ipc::{self, Message};
+use rt::println;
+use rt::utcb::Utcb;
+
+struct Sample {
+    cycles: u64,
+    cr3: u64,
+}
+
+fn run(n: u64, mut f: impl FnMut()) -> Sample {
+    let c0 = sys::counters().cr3_loads;
+    let t0 = insn::rdtsc();
+    for _ in 0..n {
+        f();
+    }
+    let t1 = insn::rdtsc();
+    let c1 = sys::counters().cr3_loads;
+    Sample { cycles: t1 - t0, cr3: c1 - c0 }
+}
+
+/// Median of five runs, printed per operation.
+fn bench(name: &str, n: u64, bytes: u64, mut f: impl FnMut()) {
+    f(); // warm up (page in, fill caches)
+    let mut samples: alloc::vec::Vec<Sample> = (0..5).map(|_| run(n, &mut f)).collect();
+    samples.sort_by_key(|s| s.cycles);
+    let s = &samples[2];
+    let hz = rt::kip::kip().tsc_hz.max(1);
+    let cyc = s.cycles / n;
+    let ns = (s.cycles as u128 * 1_000_000_000 / hz as u128 / n as u128) as u64;
+    let mbps = if bytes > 0 && ns > 0 { bytes * 1000 / ns } else { 0 };
+    println!(
+        "bench: {name} ops={n} cycles={cyc} ns={ns} cr3={}.{:02} mbps={mbps}",
+        s.cr3 / n,
+        s.cr3 * 100 / n % 100
+    );
+}
+
+extern "C" fn echo(_: u64) -> ! {
+    let mut r = sys::wait();
+    loop {
+        let m = if r.msg.tag.untyped() > 6 { Message::with(1, &[0; 10]) } else { Message::with(1, &[r.msg.mr[0]]) };
+        r = ipc::reply_and_wait(r.from, &m);
+    }
+}
+
+static SYSCALLS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn linux_loop(n: u64) -> ! {
+    for _ in 0..n {
+        insn::linux_syscall(39, [0; 6]);
+    }
+    report(main_id(), &[0]);
+    rt::exit()
+}
+
+const FAULT_REGION: u64 = 0x0000_2000_0000_0000;
+const MAP_REGION: u64 = 0x0000_3000_0000_0000;
+/// A 2 MiB block of ours that faulting / mapping benchmarks hand out.
+const BLOCK: u64 = 0x7f9c_0000_0000;
+
+/// Touch `n` fresh pages of the fault region, then report.
+extern "C" fn toucher(n: u64) -> ! {
+    let c0 = sys::counters().cr3_loads;
+    let t0 = insn::rdtsc();
+    for i in 0..n {
+        insn::touch(FAULT_REGION + i * 4096);
+    }
+    let t = insn::rdtsc() - t0;
+    let c = sys::counters().cr3_loads - c0;
+    report(main_id(), &[t, c]);
+    rt::exit()
+}
+
+/// Ask the main thread `n` times for a `log2`-byte mapping.
+extern "C" fn map_client(arg: u64) -> ! {
+    let (n, log2) = (arg >> 8, (arg & 0xff) as u32);
+    let u = Utcb::current();
+    u.set_acceptor(Fpage::new(MAP_REGION, 21, Rights::RWX));
+    let main = main_id();
+    for _ in 0..n {
+        sys::call(main, &Msg::new(2, &[log2 as u64]));
+    }
+    report(main, &[0]);
+    rt::exit()
+}
+
+/// Send `n` string items of `len` bytes to the main thread.
+extern "C" fn string_client(arg: u64) -> ! {
+    let (n, len) = (arg >> 24, arg & 0xff_ffff);
+    static BUF: [u8; 65536] = [7; 65536];
+    let main = main_id();
+    for _ in 0..n {
+        let mut m = Message::new(3);
+        m.item(TypedItem::String { addr: BUF.as_ptr() as u64, len });
+        ipc::call(main, &m);
+    }
+    report(main, &[0]);
+    rt::exit()
+}
+
+static mut RECV_BUF: [u8; 65536] = [0; 65536];
+
+pub fn ipc(ctx: &Ctx) -> Result<(), String> {
+    let remote = ctx.spawn_space(echo, 0, 150, ctx.mirror, ThreadId::NIL);
+    let local = ctx.spawn_local(echo, 0, 150, ThreadId::NIL, 0);
+    let short = Msg::new(1, &[42]);
+    bench("ipc_fastpath_inter_space", 10_000, 0, || {
+        sys::call(remote.id, &short);
+    });
+    bench("ipc_fastpath_intra_space", 10_000, 0, || {
+        sys::call(local.id, &short);
+    });
+    let long = Message::with(1, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    bench("ipc_general_inter_space", 5_000, 0, || {
+        ipc::call(remote.id, &long);
+    });
+    remote.kill();
+    local.kill();
+
+    // Exception IPC: a trapped Linux syscall and its SET_RAX reply.
+    let n = 5_000u64;
+    let mut runs = alloc::vec::Vec::new();
+    for _ in 0..3 {
+        let k = ctx.spawn_local(linux_loop, n, 100, ctx.me, create::LINUX);
+        let c0 = sys::counters().cr3_loads;
+        let t0 = insn::rdtsc();
+        let mut r = sys::ipc(ThreadId::NIL, k.id, Timeouts::NEVER, &Msg::default());
+        for _ in 1..n {
+            r = sys::ipc(k.id, k.id, Timeouts::new(Timeout::Zero, Timeout::Never), &Msg::new(reply::SET_RAX, &[0]));
+        }
+        let t = insn::rdtsc() - t0;
+        let c = sys::counters().cr3_loads - c0;
+        sys::send(k.id, &Msg::new(reply::SET_RAX, &[0]), Timeouts::new(Timeout::Zero, Timeout::Never));
+        report_from(k.id, 5000).map_err(|e| alloc::format!("{e:?}"))?;
+        let _ = r.msg.tag.kind() == kind::LINUX_SYSCALL;
+        runs.push((t, c));
+    }
+    runs.sort();
+    let (t, c) = runs[1];
+    let hz = rt::kip::kip().tsc_hz.max(1);
+    println!(
+        "bench: exception_ipc_round_trip ops={n} cycles={} ns={} cr3={}.{:02} mbps=0",
+        t / n,
+        (t as u128 * 1_000_000_000 / hz as u128 / n as u128) as u64,
+        c / n,
+        c * 100 / n % 100
+    );
+    SYSCALLS.store(0, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Page faults resolved by a user-level pager, and mapping versus copying RPC.
+pub fn memory(ctx: &Ctx) -> Result<(), String> {
+    let pager = rt::kip::kip().root_pager;
+    rt::pager::alloc(pager, 21, BLOCK).map_err(|e| alloc::format!("{e:?}"))?;
+    // Page faults: our main thread is the child's pager.
+    let pages = 256u64;
+    let mut per_fault = alloc::vec::Vec::new();
+    for _ in 0..3 {
+        let k = ctx.spawn_space(toucher, pages, 100, ctx.me, ThreadId::NIL);
+        let mut r = sys::wait();
+        let (total, cr3);
+        loop {
+            if r.from == k.id && r.msg.tag.label() == crate::harness::REPORT {
+                (total, cr3) = (r.msg.mr[0], r.msg.mr[1]);
+                break;
+            }
+            let addr = r.msg.mr[0];
+            let mut m = Message::new(0);
+            if (FAULT_REGION..FAULT_REGION + (2 << 20)).contains(&addr) {
+                let src = BLOCK + (addr - FAULT_REGION);
+                m.item(TypedItem::Map { fpage: Fpage::new(src & !0xfff, 12, Rights::RW), hotspot: addr });
+            } else if let Some(mm) = crate::harness::mirror_reply(addr) {
+                m = mm;
+            }
+            r = ipc::reply_and_wait(r.from, &m);
+        }
+        per_fault.push((total / pages, cr3 * 100 / pages));
+        k.kill();
+        // Take the pages back for the next run.
+        sys::unmap(Fpage::new(BLOCK, 21, Rights::NONE), Rights::RWX, false).map_err(|e| alloc::format!("{e:?}"))?;
+    }
+    per_fault.sort();
+    let hz = rt::kip::kip().tsc_hz.max(1);
+    let (c, cr3) = per_fault[1];
+    println!(
+        "bench: page_fault_round_trip ops={pages} cycles={c} ns={} cr3={}.{:02} mbps=0",
+        c as u128 * 1_000_000_000 / hz as u128,
+        cr3 / 100,
+        cr3 % 100
+    );
+
+    // Mapping RPC: each request gets `size` bytes mapped; the previous
+    // mapping is revoked first, so every operation really maps.
+    for log2 in [12u32, 16, 21] {
+        let n = 500u64;
+        let k = ctx.spawn_space(map_client, (n << 8) | log2 as u64, 100, ctx.mirror, ThreadId::NIL);
+        let c0 = sys::counters().cr3_loads;
+        let t0 = insn::rdtsc();
+        let mut r = sys::ipc(ThreadId::NIL, k.id, Timeouts::NEVER, &Msg::default());
+        let mut served = 0;
+        while served < n {
+            sys::unmap(Fpage::new(BLOCK, 21, Rights::NONE), Rights::RWX, false).ok();
+            let mut m = Message::new(0);
+            m.item(TypedItem::Map { fpage: Fpage::new(BLOCK, log2, Rights::RW), hotspot: MAP_REGION });
+            served += 1;
+            if served == n {
+                ipc::send(k.id, &m, Timeouts::new(Timeout::Zero, Timeout::Never));
+            } else {
+                r = ipc::ipc(k.id, k.id, Timeouts::new(Timeout::Zero, Timeout::Never), &m);
+            }
+        }
+        let t = insn::rdtsc() - t0;
+        let cr3 = sys::counters().cr3_loads - c0;
+        let _ = r;
+        report_from(k.id, 10_000).map_err(|e| alloc::format!("{e:?}"))?;
+        let ns = (t as u128 * 1_000_000_000 / hz as u128 / n as u128) as u64;
+        let bytes = 1u64 << log2;
+        println!(
+            "bench: map_rpc_{}k ops={n} cycles={} ns={ns} cr3={}.{:02} mbps={}",
+            bytes / 1024,
+            t / n,
+            cr3 / n,
+            cr3 * 100 / n % 100,
+            bytes * 1000 / ns.max(1)
+        );
+        k.kill();
+    }
+    sys::unmap(Fpage::new(BLOCK, 21, Rights::NONE), Rights::RWX, false).ok();
+
+    // Copying RPC with string items, for comparison.
+    let u = Utcb::current();
+    u.set_string_buffer(core::ptr::addr_of_mut!(RECV_BUF) as u64, 65536);
+    for len in [4096u64, 65536] {
+        let n = 300u64;
+        let k = ctx.spawn_space(string_client, (n << 24) | len, 100, ctx.mirror, ThreadId::NIL);
+        let c0 = sys::counters().cr3_loads;
+        let t0 = insn::rdtsc();
+        let mut r = sys::ipc(ThreadId::NIL, k.id, Timeouts::NEVER, &Msg::default());
+        for i in 1..=n {
+            if r.ok().is_err() {
+                return Err(alloc::format!("string item failed: {:?}", r.ok()));
+            }
+            if i == n {
+                sys::send(k.id, &Msg::new(0, &[]), Timeouts::new(Timeout::Zero, Timeout::Never));
+            } else {
+                r = sys::ipc(k.id, k.id, Timeouts::new(Timeout::Zero, Timeout::Never), &Msg::new(0, &[]));
+            }
+        }
+        let t = insn::rdtsc() - t0;
+        let cr3 = sys::counters().cr3_loads - c0;
+        report_from(k.id, 10_000).map_err(|e| alloc::format!("{e:?}"))?;
+        let ns = (t as u128 * 1_000_000_000 / hz as u128 / n as u128) as u64;
+        println!(
+            "bench: string_rpc_{}k ops={n} cycles={} ns={ns} cr3={}.{:02} mbps={}",
+            len / 1024,
+            t / n,
+            cr3 / n,
+            cr3 * 100 / n % 100,
+            len * 1000 / ns.max(1)
+        );
+        k.kill();
+    }
+    u.set_string_buffer(0, 0);
+    let _ = main_id();
+    Ok(())
+}
