@@ -98,10 +98,7 @@ impl Image {
     /// there is kept as it is (for `--add` of directory trees).
     pub fn insert(&mut self, path: &str, node: Node, merge_dirs: bool) -> Result<(), String> {
         if path.is_empty() && node.kind != Kind::Dir {
-            return Err(format!(
-                "/ must be a directory, not {}",
-                node.kind.describe()
-            ));
+            return Err(format!("/ must be a directory, not {}", node.kind.describe()));
         }
         self.make_parents(path)?;
         if let Some(old) = self.nodes.get(path) {
@@ -127,9 +124,7 @@ impl Image {
         for (i, _) in path.match_indices('/') {
             let parent = &path[..i];
             match self.nodes.get(parent) {
-                Some(Node {
-                    kind: Kind::Dir, ..
-                }) => {}
+                Some(Node { kind: Kind::Dir, .. }) => {}
                 Some(n) => {
                     return Err(format!(
                         "cannot create {}: its parent {} is {} ({})",
@@ -140,11 +135,7 @@ impl Image {
                     ))
                 }
                 None => {
-                    let dir = Node {
-                        kind: Kind::Dir,
-                        perm: 0o755,
-                        origin: Origin::Parent,
-                    };
+                    let dir = Node { kind: Kind::Dir, perm: 0o755, origin: Origin::Parent };
                     self.nodes.insert(parent.to_string(), dir);
                 }
             }
@@ -161,19 +152,9 @@ impl Image {
         self.add_host_entry(host, guest, meta, origin)
     }
 
-    fn add_host_entry(
-        &mut self,
-        host: &Path,
-        guest: &str,
-        meta: fs::Metadata,
-        origin: &Origin,
-    ) -> Result<(), String> {
+    fn add_host_entry(&mut self, host: &Path, guest: &str, meta: fs::Metadata, origin: &Origin) -> Result<(), String> {
         let perm = meta.permissions().mode() & 0o7777;
-        let node = |kind| Node {
-            kind,
-            perm,
-            origin: origin.clone(),
-        };
+        let node = |kind| Node { kind, perm, origin: origin.clone() };
         let ft = meta.file_type();
         if ft.is_dir() {
             if !guest.is_empty() {
@@ -191,13 +172,8 @@ impl Image {
             children.sort();
             for name in children {
                 let child_host = host.join(&name);
-                let child_guest = if guest.is_empty() {
-                    name
-                } else {
-                    format!("{guest}/{name}")
-                };
-                let meta = fs::symlink_metadata(&child_host)
-                    .map_err(|e| format!("{}: {e}", child_host.display()))?;
+                let child_guest = if guest.is_empty() { name } else { format!("{guest}/{name}") };
+                let meta = fs::symlink_metadata(&child_host).map_err(|e| format!("{}: {e}", child_host.display()))?;
                 self.add_host_entry(&child_host, &child_guest, meta, origin)?;
             }
             Ok(())
@@ -206,15 +182,10 @@ impl Image {
             self.insert(guest, node(Kind::File(data)), false)
         } else if ft.is_symlink() {
             let target = fs::read_link(host).map_err(|e| format!("{}: {e}", host.display()))?;
-            let target = target
-                .to_str()
-                .ok_or_else(|| format!("{}: symlink target is not UTF-8", host.display()))?;
+            let target = target.to_str().ok_or_else(|| format!("{}: symlink target is not UTF-8", host.display()))?;
             self.insert(guest, node(Kind::Symlink(target.to_string())), false)
         } else {
-            Err(format!(
-                "{}: not a regular file, directory or symlink (use `nod` for devices)",
-                host.display()
-            ))
+            Err(format!("{}: not a regular file, directory or symlink (use `nod` for devices)", host.display()))
         }
     }
 
@@ -224,19 +195,8 @@ impl Image {
     /// are followed within the image (so `/bin -> usr/bin` works), and an
     /// applet below something that is not a directory is skipped. Returns
     /// how many symlinks were added.
-    pub fn add_applets(
-        &mut self,
-        busybox: &str,
-        list: &str,
-        origin: &Origin,
-    ) -> Result<usize, String> {
-        if !matches!(
-            self.get(busybox),
-            Some(Node {
-                kind: Kind::File(_),
-                ..
-            })
-        ) {
+    pub fn add_applets(&mut self, busybox: &str, list: &str, origin: &Origin) -> Result<usize, String> {
+        if !matches!(self.get(busybox), Some(Node { kind: Kind::File(_), .. })) {
             return Err(format!(
                 "{} is not a file in the image (add busybox with `file` or --add first)",
                 show(busybox)
@@ -252,11 +212,7 @@ impl Image {
             if path.is_empty() || self.nodes.contains_key(&path) {
                 continue;
             }
-            let link = Node {
-                kind: Kind::Symlink(show(busybox)),
-                perm: 0o777,
-                origin: origin.clone(),
-            };
+            let link = Node { kind: Kind::Symlink(show(busybox)), perm: 0o777, origin: origin.clone() };
             self.insert(&path, link, false)?;
             added += 1;
         }
@@ -317,21 +273,10 @@ impl Image {
                 Kind::Dir => w.dir(name, node.perm, meta),
                 Kind::File(data) => w.file(name, node.perm, meta, data),
                 Kind::Symlink(target) => w.symlink(name, target, meta),
-                Kind::Device {
-                    block: false,
-                    major,
-                    minor,
-                } => w.char_device(name, node.perm, meta, (*major, *minor)),
-                Kind::Device {
-                    block: true,
-                    major,
-                    minor,
-                } => w.block_device(name, node.perm, meta, (*major, *minor)),
+                Kind::Device { block: false, major, minor } => w.char_device(name, node.perm, meta, (*major, *minor)),
+                Kind::Device { block: true, major, minor } => w.block_device(name, node.perm, meta, (*major, *minor)),
             };
-            result.map_err(|e| BuildError {
-                origin: node.origin.clone(),
-                msg: format!("{}: {e}", show(path)),
-            })?;
+            result.map_err(|e| BuildError { origin: node.origin.clone(), msg: format!("{}: {e}", show(path)) })?;
         }
         Ok(w.finish())
     }
@@ -342,31 +287,21 @@ mod tests {
     use super::*;
 
     fn node(kind: Kind, line: usize) -> Node {
-        Node {
-            kind,
-            perm: 0o644,
-            origin: Origin::Line(line),
-        }
+        Node { kind, perm: 0o644, origin: Origin::Line(line) }
     }
 
     fn names(img: &Image) -> Vec<String> {
         let archive = img.to_cpio(0).unwrap();
-        initrd::cpio::entries(&archive)
-            .map(|e| e.unwrap().name.to_string())
-            .collect()
+        initrd::cpio::entries(&archive).map(|e| e.unwrap().name.to_string()).collect()
     }
 
     #[test]
     fn parents_are_made_and_come_first() {
         let mut img = Image::new();
-        img.insert("usr/lib/x", node(Kind::File(b"x".to_vec()), 1), false)
-            .unwrap();
+        img.insert("usr/lib/x", node(Kind::File(b"x".to_vec()), 1), false).unwrap();
         img.insert("usr-local", node(Kind::Dir, 2), false).unwrap();
         img.insert("usr/bin", node(Kind::Dir, 3), false).unwrap();
-        assert_eq!(
-            names(&img),
-            ["usr", "usr/bin", "usr/lib", "usr/lib/x", "usr-local"]
-        );
+        assert_eq!(names(&img), ["usr", "usr/bin", "usr/lib", "usr/lib/x", "usr-local"]);
         assert_eq!(img.get("usr/lib").unwrap().perm, 0o755);
         assert_eq!(img.get("usr/lib").unwrap().origin, Origin::Parent);
     }
@@ -374,53 +309,29 @@ mod tests {
     #[test]
     fn explicit_dir_replaces_a_parent_but_not_a_definition() {
         let mut img = Image::new();
-        img.insert("etc/x", node(Kind::File(vec![]), 1), false)
-            .unwrap();
-        img.insert(
-            "etc",
-            Node {
-                kind: Kind::Dir,
-                perm: 0o700,
-                origin: Origin::Line(2),
-            },
-            false,
-        )
-        .unwrap();
+        img.insert("etc/x", node(Kind::File(vec![]), 1), false).unwrap();
+        img.insert("etc", Node { kind: Kind::Dir, perm: 0o700, origin: Origin::Line(2) }, false).unwrap();
         assert_eq!(img.get("etc").unwrap().perm, 0o700);
         let e = img.insert("etc", node(Kind::Dir, 3), false).unwrap_err();
         assert_eq!(e, "/etc is already defined, as a directory (at line 2)");
         assert!(img.insert("etc", node(Kind::Dir, 3), true).is_ok());
         assert_eq!(img.get("etc").unwrap().perm, 0o700);
-        let e = img
-            .insert("etc/x/y", node(Kind::Dir, 4), false)
-            .unwrap_err();
-        assert_eq!(
-            e,
-            "cannot create /etc/x/y: its parent /etc/x is a file (at line 1)"
-        );
-        let e = img
-            .insert("", node(Kind::File(vec![]), 5), false)
-            .unwrap_err();
+        let e = img.insert("etc/x/y", node(Kind::Dir, 4), false).unwrap_err();
+        assert_eq!(e, "cannot create /etc/x/y: its parent /etc/x is a file (at line 1)");
+        let e = img.insert("", node(Kind::File(vec![]), 5), false).unwrap_err();
         assert!(e.contains("/ must be a directory"), "{e}");
     }
 
     #[test]
     fn applets_follow_symlinked_parents_and_skip_existing() {
         let mut img = Image::new();
-        img.insert("usr/bin/busybox", node(Kind::File(vec![1]), 1), false)
-            .unwrap();
-        img.insert("bin", node(Kind::Symlink("usr/bin".into()), 2), false)
-            .unwrap();
-        img.insert("sbin", node(Kind::Symlink("/usr/sbin".into()), 3), false)
-            .unwrap();
-        img.insert("usr/bin/vi", node(Kind::File(vec![]), 4), false)
-            .unwrap();
-        img.insert("etc", node(Kind::File(vec![]), 5), false)
-            .unwrap();
+        img.insert("usr/bin/busybox", node(Kind::File(vec![1]), 1), false).unwrap();
+        img.insert("bin", node(Kind::Symlink("usr/bin".into()), 2), false).unwrap();
+        img.insert("sbin", node(Kind::Symlink("/usr/sbin".into()), 3), false).unwrap();
+        img.insert("usr/bin/vi", node(Kind::File(vec![]), 4), false).unwrap();
+        img.insert("etc", node(Kind::File(vec![]), 5), false).unwrap();
         let list = "linuxrc\nbin/sh\nbin/vi\nsbin/init\nusr/bin/awk\netc/x/y\n\n";
-        let n = img
-            .add_applets("usr/bin/busybox", list, &Origin::Line(9))
-            .unwrap();
+        let n = img.add_applets("usr/bin/busybox", list, &Origin::Line(9)).unwrap();
         assert_eq!(n, 4);
         let link = |p: &str| match &img.get(p).unwrap().kind {
             Kind::Symlink(t) => t.clone(),
@@ -433,21 +344,16 @@ mod tests {
         assert!(img.get("usr/bin/vi").unwrap().kind == Kind::File(vec![]));
         assert!(img.get("bin/sh").is_none());
         assert_eq!(img.get("usr/sbin").unwrap().origin, Origin::Parent);
-        let e = img
-            .add_applets("bin/busybox", list, &Origin::Line(9))
-            .unwrap_err();
+        let e = img.add_applets("bin/busybox", list, &Origin::Line(9)).unwrap_err();
         assert!(e.contains("/bin/busybox is not a file in the image"), "{e}");
     }
 
     #[test]
     fn symlink_loops_end() {
         let mut img = Image::new();
-        img.insert("a", node(Kind::Symlink("b".into()), 1), false)
-            .unwrap();
-        img.insert("b", node(Kind::Symlink("/a".into()), 2), false)
-            .unwrap();
-        img.insert("up", node(Kind::Symlink("../..".into()), 3), false)
-            .unwrap();
+        img.insert("a", node(Kind::Symlink("b".into()), 1), false).unwrap();
+        img.insert("b", node(Kind::Symlink("/a".into()), 2), false).unwrap();
+        img.insert("up", node(Kind::Symlink("../..".into()), 3), false).unwrap();
         assert_eq!(img.resolve_parents("a/x"), None);
         assert_eq!(img.resolve_parents("up/x"), None);
         assert_eq!(img.resolve_parents("c/d/x"), Some("c/d/x".into()));

@@ -78,10 +78,7 @@ format) from a spec file, or lists one. See initrd/README.md for the spec format
 struct Fail(u8, String);
 
 fn main() -> ExitCode {
-    let args: Result<Vec<String>, OsString> = std::env::args_os()
-        .skip(1)
-        .map(OsString::into_string)
-        .collect();
+    let args: Result<Vec<String>, OsString> = std::env::args_os().skip(1).map(OsString::into_string).collect();
     let result = match args {
         Err(a) => Err(Fail(2, format!("argument {a:?} is not UTF-8"))),
         Ok(args) => match args.first().map(String::as_str) {
@@ -136,20 +133,14 @@ fn parse_build_args(args: &[String]) -> Result<BuildArgs, Fail> {
             "--out" => out = Some(PathBuf::from(value)),
             "--add" => {
                 let Some((host, guest)) = value.rsplit_once(':') else {
-                    return Err(usage(&format!(
-                        "--add {value}: expected HOST_PATH:GUEST_PATH"
-                    )));
+                    return Err(usage(&format!("--add {value}: expected HOST_PATH:GUEST_PATH")));
                 };
-                let guest =
-                    spec::guest_path(guest).map_err(|e| Fail(2, format!("--add {value}: {e}")))?;
+                let guest = spec::guest_path(guest).map_err(|e| Fail(2, format!("--add {value}: {e}")))?;
                 adds.push((value.clone(), PathBuf::from(host), guest));
             }
             _ => {
                 mtime = value.parse().map_err(|_| {
-                    usage(&format!(
-                        "bad --root-mtime `{value}`: expected seconds since 1970, at most {}",
-                        u32::MAX
-                    ))
+                    usage(&format!("bad --root-mtime `{value}`: expected seconds since 1970, at most {}", u32::MAX))
                 })?
             }
         }
@@ -170,51 +161,26 @@ fn build(args: &[String]) -> Result<(), Fail> {
         Origin::Add(a) => format!("--add {a}"),
         Origin::Parent => spec_name.clone(),
     };
-    let text = fs::read_to_string(&args.spec)
-        .map_err(|e| Fail(2, format!("{spec_name}: cannot read spec: {e}")))?;
+    let text = fs::read_to_string(&args.spec).map_err(|e| Fail(2, format!("{spec_name}: cannot read spec: {e}")))?;
     let base = args.spec.parent().unwrap_or(Path::new("."));
-    let directives = spec::parse(&text, base)
-        .map_err(|e| Fail(2, format!("{spec_name}:{}: {}", e.line, e.msg)))?;
+    let directives = spec::parse(&text, base).map_err(|e| Fail(2, format!("{spec_name}:{}: {}", e.line, e.msg)))?;
 
     let mut img = Image::new();
     let mut applets = Vec::new();
     for (line, d) in directives {
         let origin = Origin::Line(line);
         let fail = |msg: String| Fail(2, format!("{}: {msg}", at(&origin)));
-        let node = |kind, perm| Node {
-            kind,
-            perm,
-            origin: origin.clone(),
-        };
+        let node = |kind, perm| Node { kind, perm, origin: origin.clone() };
         let (path, node) = match d {
             Directive::Dir { path, perm } => (path, node(Kind::Dir, perm)),
-            Directive::File { path, host, perm } => (
-                path,
-                node(Kind::File(read_host_file(&host).map_err(fail)?), perm),
-            ),
-            Directive::Text {
-                path,
-                perm,
-                contents,
-            } => (path, node(Kind::File(contents), perm)),
+            Directive::File { path, host, perm } => {
+                (path, node(Kind::File(read_host_file(&host).map_err(fail)?), perm))
+            }
+            Directive::Text { path, perm, contents } => (path, node(Kind::File(contents), perm)),
             Directive::Symlink { path, target } => (path, node(Kind::Symlink(target), 0o777)),
-            Directive::Nod {
-                path,
-                block,
-                major,
-                minor,
-                perm,
-            } => (
-                path,
-                node(
-                    Kind::Device {
-                        block,
-                        major,
-                        minor,
-                    },
-                    perm,
-                ),
-            ),
+            Directive::Nod { path, block, major, minor, perm } => {
+                (path, node(Kind::Device { block, major, minor }, perm))
+            }
             Directive::Applets { busybox, host } => {
                 applets.push((line, busybox, host));
                 continue;
@@ -224,8 +190,7 @@ fn build(args: &[String]) -> Result<(), Fail> {
     }
     for (raw, host, guest) in &args.adds {
         let origin = Origin::Add(raw.clone());
-        img.add_host(host, guest, &origin)
-            .map_err(|e| Fail(2, format!("{}: {e}", at(&origin))))?;
+        img.add_host(host, guest, &origin).map_err(|e| Fail(2, format!("{}: {e}", at(&origin))))?;
     }
     for (line, busybox, host) in applets {
         let origin = Origin::Line(line);
@@ -234,34 +199,24 @@ fn build(args: &[String]) -> Result<(), Fail> {
         img.add_applets(&busybox, &list, &origin).map_err(fail)?;
     }
 
-    let archive = img
-        .to_cpio(args.mtime)
-        .map_err(|BuildError { origin, msg }| Fail(2, format!("{}: {msg}", at(&origin))))?;
-    write_atomically(&args.out, &archive).map_err(|e| {
-        Fail(
-            1,
-            format!("{}: cannot write image: {e}", args.out.display()),
-        )
-    })
+    let archive =
+        img.to_cpio(args.mtime).map_err(|BuildError { origin, msg }| Fail(2, format!("{}: {msg}", at(&origin))))?;
+    write_atomically(&args.out, &archive)
+        .map_err(|e| Fail(1, format!("{}: cannot write image: {e}", args.out.display())))
 }
 
 fn read_host_file(host: &Path) -> Result<Vec<u8>, String> {
     let meta = fs::metadata(host).map_err(|e| format!("host file {}: {e}", host.display()))?;
     if !meta.is_file() {
-        return Err(format!(
-            "{}: not a regular file (use --add HOST:GUEST to copy a directory tree)",
-            host.display()
-        ));
+        return Err(format!("{}: not a regular file (use --add HOST:GUEST to copy a directory tree)", host.display()));
     }
     fs::read(host).map_err(|e| format!("host file {}: {e}", host.display()))
 }
 
 /// Runs `HOST_BUSYBOX --list-full` and returns what it printed.
 fn applet_list(host: &Path) -> Result<String, String> {
-    let out = Command::new(host)
-        .arg("--list-full")
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", host.display()))?;
+    let out =
+        Command::new(host).arg("--list-full").output().map_err(|e| format!("cannot run {}: {e}", host.display()))?;
     if !out.status.success() {
         return Err(format!(
             "`{} --list-full` failed ({}): {}",
@@ -270,12 +225,8 @@ fn applet_list(host: &Path) -> Result<String, String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    String::from_utf8(out.stdout).map_err(|_| {
-        format!(
-            "`{} --list-full` printed something that is not UTF-8",
-            host.display()
-        )
-    })
+    String::from_utf8(out.stdout)
+        .map_err(|_| format!("`{} --list-full` printed something that is not UTF-8", host.display()))
 }
 
 /// Writes `OUT.tmp` and renames it, so a failed build never leaves a
@@ -305,12 +256,8 @@ fn list(args: &[String]) -> Result<(), Fail> {
             };
             write!(out, "{:06o} {} {}", e.mode, e.data.len(), printable(e.name))?;
             match e.file_type() {
-                FileType::Symlink => {
-                    write!(out, " -> {}", printable(&String::from_utf8_lossy(e.data)))?
-                }
-                FileType::CharDevice | FileType::BlockDevice => {
-                    write!(out, " [{}:{}]", e.rdev.0, e.rdev.1)?
-                }
+                FileType::Symlink => write!(out, " -> {}", printable(&String::from_utf8_lossy(e.data)))?,
+                FileType::CharDevice | FileType::BlockDevice => write!(out, " [{}:{}]", e.rdev.0, e.rdev.1)?,
                 _ => {}
             }
             writeln!(out)?;
@@ -332,13 +279,5 @@ fn list(args: &[String]) -> Result<(), Fail> {
 
 /// Escapes control characters, so that one entry stays one line.
 fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }

@@ -11,35 +11,12 @@ use std::path::{Path, PathBuf};
 /// One directive, with guest paths already normalized (see [`guest_path`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Directive {
-    Dir {
-        path: String,
-        perm: u32,
-    },
-    File {
-        path: String,
-        host: PathBuf,
-        perm: u32,
-    },
-    Text {
-        path: String,
-        perm: u32,
-        contents: Vec<u8>,
-    },
-    Symlink {
-        path: String,
-        target: String,
-    },
-    Nod {
-        path: String,
-        block: bool,
-        major: u32,
-        minor: u32,
-        perm: u32,
-    },
-    Applets {
-        busybox: String,
-        host: PathBuf,
-    },
+    Dir { path: String, perm: u32 },
+    File { path: String, host: PathBuf, perm: u32 },
+    Text { path: String, perm: u32, contents: Vec<u8> },
+    Symlink { path: String, target: String },
+    Nod { path: String, block: bool, major: u32, minor: u32, perm: u32 },
+    Applets { busybox: String, host: PathBuf },
 }
 
 /// A problem on a line of the spec (1-based).
@@ -76,10 +53,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<(usize, Directive)>, SpecErr
         let directive = match keyword {
             "dir" => {
                 arity("GUEST_PATH MODE")?;
-                Directive::Dir {
-                    path: guest_path(args[0]).map_err(err)?,
-                    perm: mode(args[1]).map_err(err)?,
-                }
+                Directive::Dir { path: guest_path(args[0]).map_err(err)?, perm: mode(args[1]).map_err(err)? }
             }
             "file" => {
                 arity("GUEST_PATH HOST_PATH MODE")?;
@@ -101,19 +75,10 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<(usize, Directive)>, SpecErr
                             contents.extend_from_slice(l.as_bytes());
                             contents.push(b'\n');
                         }
-                        None => {
-                            return Err(err(format!(
-                                "`text {}` is not ended by a line `EOF`",
-                                args[0]
-                            )))
-                        }
+                        None => return Err(err(format!("`text {}` is not ended by a line `EOF`", args[0]))),
                     }
                 }
-                Directive::Text {
-                    path,
-                    perm,
-                    contents,
-                }
+                Directive::Text { path, perm, contents }
             }
             "symlink" => {
                 arity("GUEST_PATH TARGET")?;
@@ -121,10 +86,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<(usize, Directive)>, SpecErr
                 if target.len() >= initrd::cpio::PATH_MAX {
                     return Err(err("symlink target is too long".into()));
                 }
-                Directive::Symlink {
-                    path: guest_path(args[0]).map_err(err)?,
-                    target: target.into(),
-                }
+                Directive::Symlink { path: guest_path(args[0]).map_err(err)?, target: target.into() }
             }
             "nod" => {
                 arity("GUEST_PATH c|b MAJOR MINOR MODE")?;
@@ -143,15 +105,12 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<(usize, Directive)>, SpecErr
             }
             "applets" => {
                 arity("GUEST_BUSYBOX HOST_BUSYBOX")?;
-                Directive::Applets {
-                    busybox: guest_path(args[0]).map_err(err)?,
-                    host: base.join(args[1]),
-                }
+                Directive::Applets { busybox: guest_path(args[0]).map_err(err)?, host: base.join(args[1]) }
             }
             _ => {
                 return Err(err(format!(
-                "unknown directive `{keyword}` (expected dir, file, text, symlink, nod or applets)"
-            )))
+                    "unknown directive `{keyword}` (expected dir, file, text, symlink, nod or applets)"
+                )))
             }
         };
         out.push((n, directive));
@@ -190,9 +149,7 @@ pub fn mode(s: &str) -> Result<u32, String> {
     }
     let m = u32::from_str_radix(s, 8).map_err(|_| bad())?;
     if m > 0o7777 {
-        return Err(format!(
-            "bad mode `{s}`: only permission bits (at most 07777) are allowed"
-        ));
+        return Err(format!("bad mode `{s}`: only permission bits (at most 07777) are allowed"));
     }
     Ok(m)
 }
@@ -201,9 +158,7 @@ pub fn mode(s: &str) -> Result<u32, String> {
 fn number(s: &str, what: &str, max: u32) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(n) if n <= max && s.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
-        _ => Err(format!(
-            "bad {what} number `{s}`: expected a decimal number up to {max}"
-        )),
+        _ => Err(format!("bad {what} number `{s}`: expected a decimal number up to {max}")),
     }
 }
 
@@ -227,29 +182,9 @@ mod tests {
                     nod /dev/console c 5 1 0600\nnod /dev/vda b 254 0 0660\napplets /bin/busybox bb\n";
         let got = parse(text, Path::new("/spec")).unwrap();
         let want = vec![
-            (
-                3,
-                Directive::Dir {
-                    path: "etc".into(),
-                    perm: 0o755,
-                },
-            ),
-            (
-                4,
-                Directive::File {
-                    path: "bin/x".into(),
-                    host: "/spec/rel/x".into(),
-                    perm: 0o4755,
-                },
-            ),
-            (
-                5,
-                Directive::File {
-                    path: "y".into(),
-                    host: "/abs/y".into(),
-                    perm: 0o644,
-                },
-            ),
+            (3, Directive::Dir { path: "etc".into(), perm: 0o755 }),
+            (4, Directive::File { path: "bin/x".into(), host: "/spec/rel/x".into(), perm: 0o4755 }),
+            (5, Directive::File { path: "y".into(), host: "/abs/y".into(), perm: 0o644 }),
             (
                 6,
                 Directive::Text {
@@ -258,68 +193,19 @@ mod tests {
                     contents: b"#!/bin/sh\n\n  # kept as is\n".to_vec(),
                 },
             ),
-            (
-                11,
-                Directive::Symlink {
-                    path: "sbin".into(),
-                    target: "../bin".into(),
-                },
-            ),
-            (
-                12,
-                Directive::Nod {
-                    path: "dev/console".into(),
-                    block: false,
-                    major: 5,
-                    minor: 1,
-                    perm: 0o600,
-                },
-            ),
-            (
-                13,
-                Directive::Nod {
-                    path: "dev/vda".into(),
-                    block: true,
-                    major: 254,
-                    minor: 0,
-                    perm: 0o660,
-                },
-            ),
-            (
-                14,
-                Directive::Applets {
-                    busybox: "bin/busybox".into(),
-                    host: "/spec/bb".into(),
-                },
-            ),
+            (11, Directive::Symlink { path: "sbin".into(), target: "../bin".into() }),
+            (12, Directive::Nod { path: "dev/console".into(), block: false, major: 5, minor: 1, perm: 0o600 }),
+            (13, Directive::Nod { path: "dev/vda".into(), block: true, major: 254, minor: 0, perm: 0o660 }),
+            (14, Directive::Applets { busybox: "bin/busybox".into(), host: "/spec/bb".into() }),
         ];
         assert_eq!(got, want);
     }
 
     #[test]
     fn empty_text_and_root_dir() {
-        assert_eq!(
-            one("text /e 0644\nEOF\n"),
-            Ok(Directive::Text {
-                path: "e".into(),
-                perm: 0o644,
-                contents: vec![]
-            })
-        );
-        assert_eq!(
-            one("dir / 0755"),
-            Ok(Directive::Dir {
-                path: String::new(),
-                perm: 0o755
-            })
-        );
-        assert_eq!(
-            one("dir //a//b/ 0755"),
-            Ok(Directive::Dir {
-                path: "a/b".into(),
-                perm: 0o755
-            })
-        );
+        assert_eq!(one("text /e 0644\nEOF\n"), Ok(Directive::Text { path: "e".into(), perm: 0o644, contents: vec![] }));
+        assert_eq!(one("dir / 0755"), Ok(Directive::Dir { path: String::new(), perm: 0o755 }));
+        assert_eq!(one("dir //a//b/ 0755"), Ok(Directive::Dir { path: "a/b".into(), perm: 0o755 }));
     }
 
     #[test]

@@ -53,13 +53,7 @@ fn stderr(o: &Output) -> String {
 fn build(dir: &TempDir, name: &str, spec: &str, extra: &[&str]) -> (Output, PathBuf) {
     let spec_path = dir.write(&format!("{name}.spec"), spec, 0o644);
     let out = dir.path(&format!("{name}.cpio"));
-    let mut args = vec![
-        "build",
-        "--spec",
-        spec_path.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let mut args = vec!["build", "--spec", spec_path.to_str().unwrap(), "--out", out.to_str().unwrap()];
     args.extend_from_slice(extra);
     (run(&args), out)
 }
@@ -74,11 +68,7 @@ fn build_ok(dir: &TempDir, name: &str, spec: &str, extra: &[&str]) -> Vec<u8> {
 fn list(image: &Path) -> Vec<String> {
     let o = run(&["list", image.to_str().unwrap()]);
     assert!(o.status.success(), "list failed: {}", stderr(&o));
-    String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect()
+    String::from_utf8(o.stdout).unwrap().lines().map(String::from).collect()
 }
 
 fn find<'a>(entries: &[Entry<'a>], name: &str) -> Entry<'a> {
@@ -131,14 +121,7 @@ fn build_with_every_directive_and_list_it_back() {
     let single = t.write("single", "one file\n", 0o444);
     let tree = format!("{}:/opt/app", t.path("tree").display());
     let single = format!("{}:/etc/single", single.display());
-    let args = [
-        "--add",
-        &tree,
-        "--add",
-        &single,
-        "--root-mtime",
-        "1700000000",
-    ];
+    let args = ["--add", &tree, "--add", &single, "--root-mtime", "1700000000"];
     let image = build_ok(&t, "every", SPEC, &args);
 
     let lines = list(&t.path("every.cpio"));
@@ -165,30 +148,18 @@ fn build_with_every_directive_and_list_it_back() {
         "040755 0 usr/local/bin",
         "104755 4 usr/local/bin/tool",
     ] {
-        assert!(
-            lines.iter().any(|l| l == want),
-            "missing `{want}` in:\n{}",
-            lines.join("\n")
-        );
+        assert!(lines.iter().any(|l| l == want), "missing `{want}` in:\n{}", lines.join("\n"));
     }
     assert_eq!(lines.len(), 21, "{}", lines.join("\n"));
 
     let entries: Vec<Entry<'_>> = cpio::entries(&image).map(|e| e.unwrap()).collect();
     assert_parents_first(&entries);
-    assert!(entries
-        .iter()
-        .all(|e| e.uid == 0 && e.gid == 0 && e.mtime == 1_700_000_000));
-    assert_eq!(
-        find(&entries, "init").data,
-        b"#!/bin/sh\n# not a comment: this is file contents\n\nexec /bin/sh\n"
-    );
+    assert!(entries.iter().all(|e| e.uid == 0 && e.gid == 0 && e.mtime == 1_700_000_000));
+    assert_eq!(find(&entries, "init").data, b"#!/bin/sh\n# not a comment: this is file contents\n\nexec /bin/sh\n");
     assert_eq!(find(&entries, "etc/motd").data, b"welcome\n");
     assert_eq!(find(&entries, "usr/local/bin/tool").data, b"\x7fELF");
     assert_eq!(find(&entries, "opt/app/conf/a.conf").data, b"a=1\n");
-    assert_eq!(
-        find(&entries, "dev/console").file_type(),
-        FileType::CharDevice
-    );
+    assert_eq!(find(&entries, "dev/console").file_type(), FileType::CharDevice);
     // The host's opt/app mode is whatever the temp dir got; only check type.
     assert_eq!(find(&entries, "opt/app").file_type(), FileType::Directory);
 }
@@ -226,9 +197,7 @@ applets /bin/busybox /bin/busybox
     }
     assert!(links > 100, "only {links} applets");
     let lines = list(&t.path("applets.cpio"));
-    assert!(lines
-        .iter()
-        .any(|l| l.starts_with("100755 ") && l.ends_with(" bin/busybox")));
+    assert!(lines.iter().any(|l| l.starts_with("100755 ") && l.ends_with(" bin/busybox")));
     // Parents made for applets (sbin, usr/bin, ...) are 0755 directories.
     assert_eq!(find(&entries, "usr/bin").mode, 0o040_755);
 }
@@ -238,64 +207,23 @@ fn bad_spec_lines_exit_2_and_name_the_line() {
     let t = TempDir::new("bad");
     t.write("there", "x", 0o644);
     for (name, spec, line, what) in [
-        (
-            "unknown",
-            "dir /a 0755\n\n# c\nmkdir /b 0755\n",
-            4,
-            "unknown directive `mkdir`",
-        ),
+        ("unknown", "dir /a 0755\n\n# c\nmkdir /b 0755\n", 4, "unknown directive `mkdir`"),
         ("mode", "dir /a 0755\ndir /b 0799\n", 2, "bad mode `0799`"),
         ("arity", "symlink /a\n", 1, "takes 2 argument(s)"),
-        (
-            "missing",
-            "file /a there 0644\nfile /b not-there 0644\n",
-            2,
-            "not-there",
-        ),
+        ("missing", "file /a there 0644\nfile /b not-there 0644\n", 2, "not-there"),
         ("hostdir", "file /a . 0644\n", 1, "not a regular file"),
         ("relative", "dir a 0755\n", 1, "not absolute"),
-        (
-            "twice",
-            "dir /a 0755\nfile /a there 0644\n",
-            2,
-            "/a is already defined",
-        ),
-        (
-            "under-link",
-            "symlink /a b\nfile /a/x there 0644\n",
-            2,
-            "its parent /a is a symlink",
-        ),
-        (
-            "noeof",
-            "dir /a 0755\ntext /init 0755\necho hi\n",
-            2,
-            "not ended by a line `EOF`",
-        ),
-        (
-            "device",
-            "nod /dev/x q 1 2 0600\n",
-            1,
-            "neither `c` nor `b`",
-        ),
-        (
-            "busybox",
-            "applets /bin/busybox /nonexistent/busybox\n",
-            1,
-            "cannot run /nonexistent/busybox",
-        ),
+        ("twice", "dir /a 0755\nfile /a there 0644\n", 2, "/a is already defined"),
+        ("under-link", "symlink /a b\nfile /a/x there 0644\n", 2, "its parent /a is a symlink"),
+        ("noeof", "dir /a 0755\ntext /init 0755\necho hi\n", 2, "not ended by a line `EOF`"),
+        ("device", "nod /dev/x q 1 2 0600\n", 1, "neither `c` nor `b`"),
+        ("busybox", "applets /bin/busybox /nonexistent/busybox\n", 1, "cannot run /nonexistent/busybox"),
     ] {
         let (o, out) = build(&t, name, spec, &[]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{name}: {err}");
-        let prefix = format!(
-            "initrd: {}:{line}: ",
-            t.path(&format!("{name}.spec")).display()
-        );
-        assert!(
-            err.starts_with(&prefix),
-            "{name}: expected `{prefix}` in `{err}`"
-        );
+        let prefix = format!("initrd: {}:{line}: ", t.path(&format!("{name}.spec")).display());
+        assert!(err.starts_with(&prefix), "{name}: expected `{prefix}` in `{err}`");
         assert!(err.contains(what), "{name}: expected `{what}` in `{err}`");
         assert!(!out.exists(), "{name}: an image was written");
     }
@@ -313,51 +241,16 @@ fn bad_arguments_exit_2() {
         (vec!["frob"], "unknown command"),
         (vec!["build", "--out", out], "--spec"),
         (vec!["build", "--spec", spec], "--out"),
-        (
-            vec!["build", "--spec", spec, "--out", out, "--root-mtime", "-1"],
-            "bad --root-mtime",
-        ),
-        (
-            vec!["build", "--spec", spec, "--out", out, "--add", "nocolon"],
-            "HOST_PATH:GUEST_PATH",
-        ),
-        (
-            vec![
-                "build",
-                "--spec",
-                spec,
-                "--out",
-                out,
-                "--add",
-                "/etc/hostname:rel",
-            ],
-            "not absolute",
-        ),
-        (
-            vec![
-                "build",
-                "--spec",
-                spec,
-                "--out",
-                out,
-                "--add",
-                "/nonexistent:/x",
-            ],
-            "--add /nonexistent:/x: ",
-        ),
-        (
-            vec!["build", "--spec", "/nonexistent.spec", "--out", out],
-            "cannot read spec",
-        ),
+        (vec!["build", "--spec", spec, "--out", out, "--root-mtime", "-1"], "bad --root-mtime"),
+        (vec!["build", "--spec", spec, "--out", out, "--add", "nocolon"], "HOST_PATH:GUEST_PATH"),
+        (vec!["build", "--spec", spec, "--out", out, "--add", "/etc/hostname:rel"], "not absolute"),
+        (vec!["build", "--spec", spec, "--out", out, "--add", "/nonexistent:/x"], "--add /nonexistent:/x: "),
+        (vec!["build", "--spec", "/nonexistent.spec", "--out", out], "cannot read spec"),
         (vec!["list"], "exactly one"),
     ] {
         let o = run(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(
-            stderr(&o).contains(what),
-            "{args:?}: expected `{what}` in `{}`",
-            stderr(&o)
-        );
+        assert!(stderr(&o).contains(what), "{args:?}: expected `{what}` in `{}`", stderr(&o));
     }
 }
 

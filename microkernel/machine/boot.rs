@@ -62,7 +62,7 @@ pub fn boot(magic: u32, mbi: u32) -> Kernel<RealMachine> {
         free.add(r.start, r.end.min(ram_end));
     }
     free.remove(0, MIB); // firmware, BIOS data, VGA
-    // SAFETY (for the `sym` reads here and below): linker-script symbols; only their addresses are used.
+                         // SAFETY (for the `sym` reads here and below): linker-script symbols; only their addresses are used.
     let kernel_end = sym(unsafe { &__kernel_end_phys });
     free.remove(MIB, kernel_end);
     let mut modules = RangeSet::new();
@@ -116,7 +116,8 @@ pub fn boot(magic: u32, mbi: u32) -> Kernel<RealMachine> {
     for (start, end, attrs) in sections {
         let mut va = start;
         while va < end {
-            paging::map(&mut mach, root, va, va - layout::KERNEL_VMA, PageSize::Size4K, attrs, &mut alloc).expect("kernel image");
+            paging::map(&mut mach, root, va, va - layout::KERNEL_VMA, PageSize::Size4K, attrs, &mut alloc)
+                .expect("kernel image");
             va += 4096;
         }
     }
@@ -179,7 +180,8 @@ pub fn boot(magic: u32, mbi: u32) -> Kernel<RealMachine> {
     }
     kip.mem_desc_count = descs as u32;
     for (i, m) in info.modules().iter().enumerate().take(kip.modules.len()) {
-        kip.modules[i] = abi::kip::ModuleDesc { start: m.start, size: m.end - m.start, name: [0; abi::kip::MODULE_NAME_LEN] };
+        kip.modules[i] =
+            abi::kip::ModuleDesc { start: m.start, size: m.end - m.start, name: [0; abi::kip::MODULE_NAME_LEN] };
         let name = m.name().as_bytes();
         let n = name.len().min(abi::kip::MODULE_NAME_LEN - 1);
         kip.modules[i].name[..n].copy_from_slice(&name[..n]);

@@ -17,19 +17,19 @@ pub mod frame_alloc;
 pub mod ipc;
 pub mod irq;
 pub mod kernel;
-pub mod memory;
-pub mod space;
-pub mod syscalls;
-pub mod thread;
-pub mod threads;
 pub mod list;
 pub mod mapdb;
+pub mod memory;
 pub mod multiboot;
 pub mod paging;
 pub mod phys;
 pub mod ranges;
 pub mod sched;
+pub mod space;
+pub mod syscalls;
 pub mod table;
+pub mod thread;
+pub mod threads;
 pub mod timeouts;
 
 #[cfg(test)]

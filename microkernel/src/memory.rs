@@ -109,7 +109,12 @@ impl<M: Machine> Kernel<M> {
     pub fn mmu(&mut self) -> (&mut crate::mapdb::MappingDb, KernelMmu<'_, M>) {
         (
             &mut self.mapdb,
-            KernelMmu { mach: &mut self.mach, frames: &mut self.frames, spaces: &mut self.spaces, counters: &mut self.counters },
+            KernelMmu {
+                mach: &mut self.mach,
+                frames: &mut self.frames,
+                spaces: &mut self.spaces,
+                counters: &mut self.counters,
+            },
         )
     }
 
@@ -151,7 +156,14 @@ impl<M: Machine> Kernel<M> {
     }
 
     /// Copy `len` bytes from one space to another, page by page.
-    fn copy_user_to_user(&mut self, src: SpaceRef, src_va: u64, dst: SpaceRef, dst_va: u64, len: u64) -> Result<(), ()> {
+    fn copy_user_to_user(
+        &mut self,
+        src: SpaceRef,
+        src_va: u64,
+        dst: SpaceRef,
+        dst_va: u64,
+        len: u64,
+    ) -> Result<(), ()> {
         let mut done = 0;
         while done < len {
             let (s, d) = (src_va.checked_add(done).ok_or(())?, dst_va.checked_add(done).ok_or(())?);
@@ -299,7 +311,7 @@ impl<M: Machine> Kernel<M> {
         }
         let t = self.tcb_mut(cur);
         t.frame.rax = 0;
-        t.frame.rdx = (st.accessed as u64) * abi::sysno::unmap::OUT_ACCESSED
-            | (st.dirty as u64) * abi::sysno::unmap::OUT_DIRTY;
+        t.frame.rdx =
+            (st.accessed as u64) * abi::sysno::unmap::OUT_ACCESSED | (st.dirty as u64) * abi::sysno::unmap::OUT_DIRTY;
     }
 }

@@ -232,7 +232,15 @@ fn zero_and_relative_timeouts() {
     ipc(&mut k, a, ThreadId::NIL, ThreadId::ANY, Timeouts::new(Timeout::Never, Timeout::Zero), MsgTag(0), [0; 6]);
     assert_eq!(k.tcb(a).frame.rax, Error::Timeout.code() | RECEIVE_PHASE);
     // Receive with a 2.5 ms timeout: still blocked after 2 ticks, woken by the 3rd.
-    ipc(&mut k, a, ThreadId::NIL, ThreadId::ANY, Timeouts::new(Timeout::Never, Timeout::Micros(2500)), MsgTag(0), [0; 6]);
+    ipc(
+        &mut k,
+        a,
+        ThreadId::NIL,
+        ThreadId::ANY,
+        Timeouts::new(Timeout::Never, Timeout::Micros(2500)),
+        MsgTag(0),
+        [0; 6],
+    );
     k.handle_tick();
     k.handle_tick();
     assert!(matches!(k.tcb(a).state, State::Receiving { .. }));
@@ -268,7 +276,12 @@ fn exregs_sets_ip_sp_and_halts_resumes() {
     let (a, aid) = spawn(&mut k, 100);
     let (b, _) = spawn(&mut k, 100);
     k.tcb_mut(a).frame.rip = 0x1000;
-    let r = raw_syscall(&mut k, b, sysno::EXREGS, [aid.0, exregs::SET_IP | exregs::SET_SP | exregs::HALT, 0x4000, 0x8000, 0]);
+    let r = raw_syscall(
+        &mut k,
+        b,
+        sysno::EXREGS,
+        [aid.0, exregs::SET_IP | exregs::SET_SP | exregs::HALT, 0x4000, 0x8000, 0],
+    );
     assert_eq!(r, 0);
     assert_eq!(k.tcb(b).frame.rdx, 0x1000, "old IP returned");
     assert_eq!((k.tcb(a).frame.rip, k.tcb(a).frame.rsp), (0x4000, 0x8000));
@@ -315,7 +328,15 @@ fn exception_ipc_round_trip_rewrites_registers() {
     k.mach.write_u64(hu.frame + (offset::MRS + 8 * mr::RBX) as u64, 0x5678);
     let rdi = h.r9; // MR1..MR6 are in registers: send them back unchanged
     let regs = [rdi, h.r10, h.r12, h.r13, h.r14, h.r15];
-    ipc(&mut k, handler, vid, ThreadId::ANY, Timeouts::new(Timeout::Zero, Timeout::Never), MsgTag::new(reply::SET_FRAME, 20, 0), regs);
+    ipc(
+        &mut k,
+        handler,
+        vid,
+        ThreadId::ANY,
+        Timeouts::new(Timeout::Zero, Timeout::Never),
+        MsgTag::new(reply::SET_FRAME, 20, 0),
+        regs,
+    );
     assert_eq!(k.current, Some(victim));
     assert_eq!(k.tcb(victim).frame.rip, 0x40_1002);
     assert_eq!(k.tcb(victim).frame.rbx, 0x5678);
@@ -350,7 +371,15 @@ fn linux_syscall_becomes_exception_message_and_reply_sets_rax() {
     assert_eq!(s.rsi, pid.0);
     assert_eq!(k.counters.linux_syscalls, 1);
     assert_eq!(k.tcb(proc_).frame.vector, SYSCALL_VECTOR);
-    ipc(&mut k, server, pid, ThreadId::ANY, Timeouts::new(Timeout::Zero, Timeout::Never), MsgTag::new(reply::SET_RAX, 1, 0), [1234, 0, 0, 0, 0, 0]);
+    ipc(
+        &mut k,
+        server,
+        pid,
+        ThreadId::ANY,
+        Timeouts::new(Timeout::Zero, Timeout::Never),
+        MsgTag::new(reply::SET_RAX, 1, 0),
+        [1234, 0, 0, 0, 0, 0],
+    );
     assert_eq!(k.current, Some(proc_));
     assert_eq!(k.tcb(proc_).frame.rax, 1234);
     assert_eq!(k.tcb(proc_).frame.rip, 0x40_2002);
@@ -547,7 +576,15 @@ fn page_fault_goes_to_pager_and_reply_maps() {
     assert_eq!((tag.kind(), tag.detail()), (kind::PAGE_FAULT, Rights::W.bits() as u32));
     assert_eq!((p.r9, p.r10), (0x1234_5678, 0x40_0000));
     let item = TypedItem::Map { fpage: Fpage::new(0x50_0000, 12, Rights::RW), hotspot: 0x1234_5000 }.encode();
-    ipc(&mut k, pager, cid, ThreadId::ANY, Timeouts::new(Timeout::Zero, Timeout::Never), MsgTag::new(0, 0, 2), [item[0], item[1], 0, 0, 0, 0]);
+    ipc(
+        &mut k,
+        pager,
+        cid,
+        ThreadId::ANY,
+        Timeouts::new(Timeout::Zero, Timeout::Never),
+        MsgTag::new(0, 0, 2),
+        [item[0], item[1], 0, 0, 0, 0],
+    );
     assert_eq!(k.current, Some(client));
     assert_eq!(k.user_pa(k.tcb(client).space, 0x1234_5678, true), Some(frame + 0x678));
 }
@@ -584,7 +621,10 @@ fn interrupts_arrive_as_messages_and_reply_unmasks() {
     k.handle_irq(4);
     assert_eq!(k.current, Some(drv));
     // Lines 0 and 2 are the kernel's; others need privilege.
-    assert_eq!(raw_syscall(&mut k, drv, sysno::IRQ_CONTROL, [0, sysno::irq::ATTACH, did.0, 0, 0]), Error::InvalidArgument.code());
+    assert_eq!(
+        raw_syscall(&mut k, drv, sysno::IRQ_CONTROL, [0, sysno::irq::ATTACH, did.0, 0, 0]),
+        Error::InvalidArgument.code()
+    );
 }
 
 #[test]
@@ -723,7 +763,8 @@ fn random_syscalls_never_break_the_kernel() {
         f.rax = nr;
         f.rdi = pick(rnd(), &ids);
         f.rsi = pick(rnd(), &ids);
-        f.rdx = if rnd() % 2 == 0 { rnd() } else { Timeouts::new(Timeout::Micros(100), Timeout::Micros(3000)).encode() };
+        f.rdx =
+            if rnd() % 2 == 0 { rnd() } else { Timeouts::new(Timeout::Micros(100), Timeout::Micros(3000)).encode() };
         f.r8 = rnd() & 0xffff_ffff_ffff_0fff;
         f.r9 = rnd();
         f.r10 = rnd();

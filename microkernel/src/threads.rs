@@ -107,7 +107,8 @@ impl<M: Machine> Kernel<M> {
             return Err(Error::NoMemory);
         }
         let utcb = if utcb_addr != 0 { Some(self.map_utcb(sref, utcb_addr)?) } else { None };
-        let Some((slot, version)) = self.threads.insert_with(|slot, version| Tcb::new(Self::id_of(slot, version), sref))
+        let Some((slot, version)) =
+            self.threads.insert_with(|slot, version| Tcb::new(Self::id_of(slot, version), sref))
         else {
             if let Some(u) = utcb {
                 self.unmap_utcb(sref, u);

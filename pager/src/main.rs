@@ -57,7 +57,8 @@ impl Pager {
             let _ = rt::sys::thread_delete(from);
             return None;
         };
-        let denied = (access & Rights::W.bits() as u32 != 0 && !r.write) || (access & Rights::X.bits() as u32 != 0 && !r.exec);
+        let denied =
+            (access & Rights::W.bits() as u32 != 0 && !r.write) || (access & Rights::X.bits() as u32 != 0 && !r.exec);
         if denied && self.loaded.contains_key(&page) {
             println!("pager: {from} accessed {addr:#x} against its rights (access {access:#x}, ip {ip:#x}); ending it");
             let _ = rt::sys::thread_delete(from);
@@ -134,10 +135,7 @@ fn main() {
             modules.push((d.start, d.end));
         }
     }
-    println!(
-        "pager: root pager running; {} MiB of free memory in the pool",
-        pool.free_frames() * 4096 >> 20
-    );
+    println!("pager: root pager running; {} MiB of free memory in the pool", pool.free_frames() * 4096 >> 20);
     let server = kip.root_server;
     if server.is_nil() {
         println!("pager: no root server to page; exiting");
@@ -165,9 +163,10 @@ fn main() {
                 (_, proto::ALLOC) => Some(p.alloc(w[0], w[1])),
                 (_, proto::FRAME) => Some(p.frame(w[0], w[1], w[2])),
                 (_, proto::RELEASE) => Some(p.release(w[0], w[1])),
-                (_, proto::STATS) => {
-                    Some(Message::with(proto::OK, &[p.pool.free_frames(), p.pool.total_frames(), p.loaded.len() as u64]))
-                }
+                (_, proto::STATS) => Some(Message::with(
+                    proto::OK,
+                    &[p.pool.free_frames(), p.pool.total_frames(), p.loaded.len() as u64],
+                )),
                 _ => Some(error(2)),
             }
         };

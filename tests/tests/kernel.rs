@@ -23,7 +23,11 @@ fn boot_reaches_the_user_task_and_the_timer_ticks() {
         .expect("kernel: all threads have ended");
     // The kernel reports the ticks of its periodic timer at the end.
     let line = run.lines_with("all threads have ended")[0].to_string();
-    let ticks: u64 = line.split("; ").nth(1).and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok())
+    let ticks: u64 = line
+        .split("; ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no tick count in {line:?}"));
     assert!(ticks >= 1, "the timer never ticked: {line}");
     assert_eq!(run.exit_code(), Some(0));
@@ -34,7 +38,11 @@ fn faulting_tasks_are_reported_and_ended_while_another_completes() {
     let run = ktest("fault_isolation");
     // The kernel's diagnostics: vector, error code, RIP, CR2, the task.
     let nul = run.lines_with("unhandled page fault (no handler); vector 14");
-    assert!(nul.iter().any(|l| l.contains("cr2 0x0;") && l.contains("rip 0x")), "no null-deref report:\n{}", run.output);
+    assert!(
+        nul.iter().any(|l| l.contains("cr2 0x0;") && l.contains("rip 0x")),
+        "no null-deref report:\n{}",
+        run.output
+    );
     let ud = run.lines_with("unhandled exception (no handler); vector 6");
     assert_eq!(ud.len(), 1, "no #UD report:\n{}", run.output);
     run.expect("the healthy one finished");
@@ -72,10 +80,8 @@ ktests!(
 
 #[test]
 fn serial_interrupts_arrive_as_ipc() {
-    let run = Boot::new("test=serial_irq", &["pager", "ktest"])
-        .timeout(120)
-        .when("ready for input", "hello-irq\n")
-        .run();
+    let run =
+        Boot::new("test=serial_irq", &["pager", "ktest"]).timeout(120).when("ready for input", "hello-irq\n").run();
     run.expect("ktest: serial_irq: ok");
     let got = run.lines_with("read \"hello-irq\"");
     assert_eq!(got.len(), 1, "the typed line did not arrive through IRQ 4:\n{}", run.output);

@@ -77,11 +77,7 @@ pub enum CpioError {
     /// The data runs past the end of the archive; `offset` is where it starts.
     TruncatedData { offset: usize, size: u32 },
     /// A `070702` entry whose data does not sum to its `check` field.
-    BadChecksum {
-        offset: usize,
-        expected: u32,
-        actual: u32,
-    },
+    BadChecksum { offset: usize, expected: u32, actual: u32 },
     /// After a trailer and its NUL padding, the next archive does not start on
     /// a 4-byte boundary (Linux rejects this as broken padding).
     Misaligned { offset: usize },
@@ -114,49 +110,35 @@ impl fmt::Display for CpioError {
             CpioError::TruncatedHeader { offset } => {
                 write!(f, "offset {offset}: archive ends inside an entry header")
             }
-            CpioError::BadMagic { offset } => write!(
-                f,
-                "offset {offset}: bad magic (not a newc cpio header: expected 070701 or 070702)"
-            ),
-            CpioError::BadField { offset, field } => write!(
-                f,
-                "offset {offset}: header field {field} is not 8 hex digits"
-            ),
+            CpioError::BadMagic { offset } => {
+                write!(f, "offset {offset}: bad magic (not a newc cpio header: expected 070701 or 070702)")
+            }
+            CpioError::BadField { offset, field } => {
+                write!(f, "offset {offset}: header field {field} is not 8 hex digits")
+            }
             CpioError::EmptyName { offset } => {
                 write!(f, "offset {offset}: entry has namesize 0")
             }
-            CpioError::TruncatedName { offset, namesize } => write!(
-                f,
-                "offset {offset}: name of {namesize} bytes runs past the end of the archive"
-            ),
-            CpioError::NameNotTerminated { offset } => write!(
-                f,
-                "offset {offset}: name is not a NUL-terminated string of namesize bytes"
-            ),
+            CpioError::TruncatedName { offset, namesize } => {
+                write!(f, "offset {offset}: name of {namesize} bytes runs past the end of the archive")
+            }
+            CpioError::NameNotTerminated { offset } => {
+                write!(f, "offset {offset}: name is not a NUL-terminated string of namesize bytes")
+            }
             CpioError::NameNotUtf8 { offset } => {
                 write!(f, "offset {offset}: name is not valid UTF-8")
             }
-            CpioError::TruncatedData { offset, size } => write!(
-                f,
-                "offset {offset}: data of {size} bytes runs past the end of the archive"
-            ),
-            CpioError::BadChecksum {
-                offset,
-                expected,
-                actual,
-            } => write!(
-                f,
-                "offset {offset}: data checksum is {actual:#010x}, header says {expected:#010x}"
-            ),
-            CpioError::Misaligned { offset } => write!(
-                f,
-                "offset {offset}: archive after a trailer does not start on a 4-byte boundary"
-            ),
+            CpioError::TruncatedData { offset, size } => {
+                write!(f, "offset {offset}: data of {size} bytes runs past the end of the archive")
+            }
+            CpioError::BadChecksum { offset, expected, actual } => {
+                write!(f, "offset {offset}: data checksum is {actual:#010x}, header says {expected:#010x}")
+            }
+            CpioError::Misaligned { offset } => {
+                write!(f, "offset {offset}: archive after a trailer does not start on a 4-byte boundary")
+            }
             CpioError::MissingTrailer { offset } => {
-                write!(
-                    f,
-                    "offset {offset}: archive ends without a TRAILER!!! entry"
-                )
+                write!(f, "offset {offset}: archive ends without a TRAILER!!! entry")
             }
         }
     }
@@ -168,13 +150,7 @@ impl fmt::Display for CpioError {
 /// without a trailer yields [`CpioError::MissingTrailer`] at the end, after
 /// the entries before it.
 pub fn entries(archive: &[u8]) -> Entries<'_> {
-    Entries {
-        archive,
-        pos: 0,
-        between_archives: true,
-        seen_trailer: false,
-        done: false,
-    }
+    Entries { archive, pos: 0, between_archives: true, seen_trailer: false, done: false }
 }
 
 /// Iterator returned by [`entries`].
@@ -229,9 +205,7 @@ impl<'a> Entries<'a> {
         if !MAGIC.starts_with(magic) && !MAGIC_CRC.starts_with(magic) {
             return Err(CpioError::BadMagic { offset: at });
         }
-        let header = rest
-            .get(..HEADER_LEN)
-            .ok_or(CpioError::TruncatedHeader { offset: at })?;
+        let header = rest.get(..HEADER_LEN).ok_or(CpioError::TruncatedHeader { offset: at })?;
         let crc = header.get(..6) == Some(&MAGIC_CRC[..]);
         let mut f = [0u32; 13];
         for (i, (value, name)) in f.iter_mut().zip(FIELDS).enumerate() {
@@ -239,10 +213,7 @@ impl<'a> Entries<'a> {
             *value = header
                 .get(start..start + 8)
                 .and_then(hex8)
-                .ok_or(CpioError::BadField {
-                    offset: at + start,
-                    field: name,
-                })?;
+                .ok_or(CpioError::BadField { offset: at + start, field: name })?;
         }
         let [ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check] =
             f;
@@ -255,35 +226,22 @@ impl<'a> Entries<'a> {
             .ok()
             .and_then(|n| name_at.checked_add(n))
             .and_then(|end| archive.get(name_at..end))
-            .ok_or(CpioError::TruncatedName {
-                offset: name_at,
-                namesize,
-            })?;
-        let (last, raw) = name_bytes
-            .split_last()
-            .ok_or(CpioError::EmptyName { offset: at })?;
+            .ok_or(CpioError::TruncatedName { offset: name_at, namesize })?;
+        let (last, raw) = name_bytes.split_last().ok_or(CpioError::EmptyName { offset: at })?;
         if *last != 0 || raw.contains(&0) {
             return Err(CpioError::NameNotTerminated { offset: name_at });
         }
-        let raw =
-            core::str::from_utf8(raw).map_err(|_| CpioError::NameNotUtf8 { offset: name_at })?;
+        let raw = core::str::from_utf8(raw).map_err(|_| CpioError::NameNotUtf8 { offset: name_at })?;
 
         // Padding may be cut off at the very end of the input; Linux does not
         // care either, and there is nothing after it to misread.
-        let data_at = align4(name_at + name_bytes.len())
-            .unwrap_or(usize::MAX)
-            .min(archive.len());
+        let data_at = align4(name_at + name_bytes.len()).unwrap_or(usize::MAX).min(archive.len());
         let data = usize::try_from(filesize)
             .ok()
             .and_then(|n| data_at.checked_add(n))
             .and_then(|end| archive.get(data_at..end))
-            .ok_or(CpioError::TruncatedData {
-                offset: data_at,
-                size: filesize,
-            })?;
-        self.pos = align4(data_at + data.len())
-            .unwrap_or(usize::MAX)
-            .min(archive.len());
+            .ok_or(CpioError::TruncatedData { offset: data_at, size: filesize })?;
+        self.pos = align4(data_at + data.len()).unwrap_or(usize::MAX).min(archive.len());
 
         if raw == TRAILER {
             return Ok(Step::Trailer);
@@ -305,11 +263,7 @@ impl<'a> Entries<'a> {
         if crc && entry.file_type() == FileType::Regular {
             let actual = data.iter().fold(0u32, |s, &b| s.wrapping_add(u32::from(b)));
             if actual != check {
-                return Err(CpioError::BadChecksum {
-                    offset: at,
-                    expected: check,
-                    actual,
-                });
+                return Err(CpioError::BadChecksum { offset: at, expected: check, actual });
             }
         }
         Ok(Step::Entry(entry))

@@ -11,9 +11,7 @@ const GNU_NEWC: &[u8] = include_bytes!("../../tests/fixtures/gnu-newc.cpio");
 const GNU_CRC: &[u8] = include_bytes!("../../tests/fixtures/gnu-crc.cpio");
 
 fn all(archive: &[u8]) -> Vec<Entry<'_>> {
-    entries(archive)
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap_or_else(|e| panic!("archive does not parse: {e}"))
+    entries(archive).collect::<Result<Vec<_>, _>>().unwrap_or_else(|e| panic!("archive does not parse: {e}"))
 }
 
 fn first_error(archive: &[u8]) -> CpioError {
@@ -48,21 +46,7 @@ fn trailer() -> Vec<u8> {
 
 /// A regular file entry, padded, with the header fields given.
 fn raw_file(name: &str, data: &[u8]) -> Vec<u8> {
-    let fields = [
-        7,
-        S_IFREG | 0o644,
-        0,
-        0,
-        1,
-        0,
-        data.len() as u32,
-        0,
-        0,
-        0,
-        0,
-        name.len() as u32 + 1,
-        0,
-    ];
+    let fields = [7, S_IFREG | 0o644, 0, 0, 1, 0, data.len() as u32, 0, 0, 0, 0, name.len() as u32 + 1, 0];
     let mut v = raw_header("070701", fields, name);
     pad4(&mut v);
     v.extend_from_slice(data);
@@ -75,27 +59,15 @@ fn sample_archive() -> Vec<u8> {
     let mut w = Writer::new();
     w.dir("/", 0o755, m).unwrap();
     w.dir("/bin", 0o755, m).unwrap();
-    w.file("/bin/busybox", 0o4755, m, b"\x7fELF pretend")
-        .unwrap();
+    w.file("/bin/busybox", 0o4755, m, b"\x7fELF pretend").unwrap();
     w.symlink("/bin/sh", "busybox", m).unwrap();
     w.dir("/dev", 0o755, m).unwrap();
     w.char_device("/dev/console", 0o600, m, (5, 1)).unwrap();
-    w.block_device(
-        "/dev/vda",
-        0o660,
-        Meta {
-            uid: 0,
-            gid: 6,
-            mtime: 7,
-        },
-        (254, 0),
-    )
-    .unwrap();
+    w.block_device("/dev/vda", 0o660, Meta { uid: 0, gid: 6, mtime: 7 }, (254, 0)).unwrap();
     w.dir("/etc", 0o755, m).unwrap();
     w.file("/etc/empty", 0o644, m, b"").unwrap();
     w.file("/etc/motd", 0o644, m, b"welcome\n").unwrap();
-    w.file("/init", 0o755, m, b"#!/bin/sh\nexec /bin/sh\n")
-        .unwrap();
+    w.file("/init", 0o755, m, b"#!/bin/sh\nexec /bin/sh\n").unwrap();
     w.finish()
 }
 
@@ -106,19 +78,7 @@ fn round_trip_all_kinds() {
     let names: Vec<&str> = e.iter().map(|e| e.name).collect();
     assert_eq!(
         names,
-        [
-            ".",
-            "bin",
-            "bin/busybox",
-            "bin/sh",
-            "dev",
-            "dev/console",
-            "dev/vda",
-            "etc",
-            "etc/empty",
-            "etc/motd",
-            "init"
-        ]
+        [".", "bin", "bin/busybox", "bin/sh", "dev", "dev/console", "dev/vda", "etc", "etc/empty", "etc/motd", "init"]
     );
     assert_eq!(e[0].mode, S_IFDIR | 0o755);
     assert_eq!(e[0].nlink, 2);
@@ -176,8 +136,7 @@ fn odd_name_and_data_lengths_are_padded() {
 #[test]
 fn writer_header_is_exact() {
     let mut w = Writer::new();
-    w.file("/init", 0o755, Meta::root(0x5f5e_1000), b"hi\n")
-        .unwrap();
+    w.file("/init", 0o755, Meta::root(0x5f5e_1000), b"hi\n").unwrap();
     let archive = w.finish();
     let mut want = Vec::new();
     want.extend_from_slice(b"070701");
@@ -202,10 +161,7 @@ fn writer_header_is_exact() {
     want.extend_from_slice(b"0000000b00000000");
     want.extend_from_slice(b"TRAILER!!!\0"); // 110 + 11 = 121: three of padding
     want.extend_from_slice(b"\0\0\0");
-    assert_eq!(
-        String::from_utf8_lossy(&archive),
-        String::from_utf8_lossy(&want)
-    );
+    assert_eq!(String::from_utf8_lossy(&archive), String::from_utf8_lossy(&want));
     assert_eq!(archive, want);
 }
 
@@ -219,25 +175,13 @@ fn writer_rejects_bad_input() {
     let m = Meta::default();
     let mut w = Writer::new();
     assert_eq!(w.file("a\0b", 0o644, m, b""), Err(WriteError::NameHasNul));
-    assert_eq!(
-        w.file(TRAILER, 0o644, m, b""),
-        Err(WriteError::ReservedName)
-    );
-    assert_eq!(
-        w.file(&"x".repeat(4096), 0o644, m, b""),
-        Err(WriteError::NameTooLong { len: 4096 })
-    );
+    assert_eq!(w.file(TRAILER, 0o644, m, b""), Err(WriteError::ReservedName));
+    assert_eq!(w.file(&"x".repeat(4096), 0o644, m, b""), Err(WriteError::NameTooLong { len: 4096 }));
     assert_eq!(w.file(&"x".repeat(4095), 0o644, m, b""), Ok(()));
     assert_eq!(w.symlink("l", "", m), Err(WriteError::BadSymlinkTarget));
     assert_eq!(w.symlink("l", "a\0", m), Err(WriteError::BadSymlinkTarget));
-    assert_eq!(
-        w.add("x", 0o644, m, b"", (0, 0)),
-        Err(WriteError::BadFileType { mode: 0o644 })
-    );
-    assert_eq!(
-        w.add("x", S_IFDIR | 0o755, m, b"data", (0, 0)),
-        Err(WriteError::UnexpectedData)
-    );
+    assert_eq!(w.add("x", 0o644, m, b"", (0, 0)), Err(WriteError::BadFileType { mode: 0o644 }));
+    assert_eq!(w.add("x", S_IFDIR | 0o755, m, b"data", (0, 0)), Err(WriteError::UnexpectedData));
     // A rejected entry leaves nothing behind.
     let archive = w.finish();
     let e = all(&archive);
@@ -253,20 +197,7 @@ fn writer_rejects_bad_input() {
 fn reads_gnu_cpio_fixture() {
     let e = all(GNU_NEWC);
     let names: Vec<&str> = e.iter().map(|e| e.name).collect();
-    assert_eq!(
-        names,
-        [
-            ".",
-            "d",
-            "d/hello.txt",
-            "d/empty",
-            "d/a",
-            "d/ab",
-            "d/abc",
-            "d/link",
-            "dev/null"
-        ]
-    );
+    assert_eq!(names, [".", "d", "d/hello.txt", "d/empty", "d/a", "d/ab", "d/abc", "d/link", "dev/null"]);
     assert_eq!(e[0].file_type(), FileType::Directory);
     assert_eq!(e[1].mode, S_IFDIR | 0o755);
     assert_eq!(e[1].mtime, 1_700_000_000);
@@ -295,14 +226,7 @@ fn reads_gnu_crc_fixture_and_checks_sum() {
     let at = e[1].data.as_ptr() as usize - GNU_CRC.as_ptr() as usize;
     bad[at] ^= 0x20;
     let sum = b"hello, world\n".iter().map(|&b| u32::from(b)).sum::<u32>();
-    assert_eq!(
-        first_error(&bad),
-        CpioError::BadChecksum {
-            offset: e[1].offset,
-            expected: sum,
-            actual: sum - 0x20,
-        }
-    );
+    assert_eq!(first_error(&bad), CpioError::BadChecksum { offset: e[1].offset, expected: sum, actual: sum - 0x20 });
 }
 
 /// A scratch directory, removed on drop.
@@ -331,9 +255,7 @@ fn have_cpio() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        std::println!(
-            "note: `cpio` is not installed; only the stored GNU cpio fixture was checked"
-        );
+        std::println!("note: `cpio` is not installed; only the stored GNU cpio fixture was checked");
     }
     ok
 }
@@ -353,11 +275,7 @@ fn run_cpio(dir: &Path, args: &[&str], stdin: &[u8]) -> Vec<u8> {
     let writer = std::thread::spawn(move || input.write_all(&stdin));
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "cpio {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "cpio {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
 
@@ -372,11 +290,7 @@ fn reads_live_gnu_cpio_output() {
     std::fs::create_dir(root.join("sub")).unwrap();
     std::fs::write(root.join("sub/five"), b"12345").unwrap();
     std::fs::write(root.join("sub/seven77"), b"").unwrap();
-    std::fs::set_permissions(
-        root.join("sub/five"),
-        std::fs::Permissions::from_mode(0o640),
-    )
-    .unwrap();
+    std::fs::set_permissions(root.join("sub/five"), std::fs::Permissions::from_mode(0o640)).unwrap();
     symlink("../elsewhere/x", root.join("sub/ln")).unwrap();
     let list = b"sub\nsub/five\nsub/seven77\nsub/ln\n";
     let archive = run_cpio(root, &["-o", "-H", "newc", "--quiet"], list);
@@ -408,11 +322,7 @@ fn gnu_cpio_extracts_writer_output() {
     w.symlink("/bin/alias", "tool", m).unwrap();
     let archive = w.finish();
     let t = TempDir::new("gnu-in");
-    run_cpio(
-        &t.0,
-        &["-i", "-d", "-m", "--quiet", "--no-preserve-owner"],
-        &archive,
-    );
+    run_cpio(&t.0, &["-i", "-d", "-m", "--quiet", "--no-preserve-owner"], &archive);
     let meta = |p: &str| std::fs::symlink_metadata(t.0.join(p)).unwrap();
     assert_eq!(std::fs::read(t.0.join("etc/hostname")).unwrap(), b"guest\n");
     assert_eq!(meta("etc/hostname").permissions().mode() & 0o7777, 0o600);
@@ -420,10 +330,7 @@ fn gnu_cpio_extracts_writer_output() {
     assert_eq!(std::fs::read(t.0.join("etc/x")).unwrap(), b"");
     assert_eq!(std::fs::read(t.0.join("bin/tool")).unwrap(), [0xab; 1001]);
     assert_eq!(meta("bin/tool").permissions().mode() & 0o7777, 0o755);
-    assert_eq!(
-        std::fs::read_link(t.0.join("bin/alias")).unwrap(),
-        Path::new("tool")
-    );
+    assert_eq!(std::fs::read_link(t.0.join("bin/alias")).unwrap(), Path::new("tool"));
 }
 
 #[test]
@@ -433,18 +340,12 @@ fn broken_archives_name_problem_and_offset() {
     assert_eq!(all(&good).len(), 1);
 
     assert_eq!(first_error(b""), CpioError::MissingTrailer { offset: 0 });
-    assert_eq!(
-        first_error(&good[..50]),
-        CpioError::TruncatedHeader { offset: 0 }
-    );
+    assert_eq!(first_error(&good[..50]), CpioError::TruncatedHeader { offset: 0 });
     assert_eq!(
         first_error(&[file.clone(), trailer()[..109].to_vec()].concat()),
         CpioError::TruncatedHeader { offset: file.len() }
     );
-    assert_eq!(
-        first_error(&file),
-        CpioError::MissingTrailer { offset: file.len() }
-    );
+    assert_eq!(first_error(&file), CpioError::MissingTrailer { offset: file.len() });
 
     let mut bad = good.clone();
     bad[5] = b'7';
@@ -452,13 +353,7 @@ fn broken_archives_name_problem_and_offset() {
 
     let mut bad = good.clone();
     bad[6 + 8 * 6 + 3] = b'x'; // filesize
-    assert_eq!(
-        first_error(&bad),
-        CpioError::BadField {
-            offset: 6 + 8 * 6,
-            field: "filesize"
-        }
-    );
+    assert_eq!(first_error(&bad), CpioError::BadField { offset: 6 + 8 * 6, field: "filesize" });
 
     let mut bad = good.clone();
     bad[6 + 8 * 11..6 + 8 * 12].copy_from_slice(b"00000000"); // namesize
@@ -466,20 +361,11 @@ fn broken_archives_name_problem_and_offset() {
 
     let mut bad = good.clone();
     bad[6 + 8 * 11..6 + 8 * 12].copy_from_slice(b"ffffffff");
-    assert_eq!(
-        first_error(&bad),
-        CpioError::TruncatedName {
-            offset: 110,
-            namesize: u32::MAX
-        }
-    );
+    assert_eq!(first_error(&bad), CpioError::TruncatedName { offset: 110, namesize: u32::MAX });
 
     let mut bad = good.clone();
     bad[6 + 8 * 11..6 + 8 * 12].copy_from_slice(b"00000001"); // only the 'f'
-    assert_eq!(
-        first_error(&bad),
-        CpioError::NameNotTerminated { offset: 110 }
-    );
+    assert_eq!(first_error(&bad), CpioError::NameNotTerminated { offset: 110 });
 
     let mut bad = good.clone();
     bad[110] = 0xff;
@@ -490,26 +376,15 @@ fn broken_archives_name_problem_and_offset() {
         bad[6 + 8 * 6..6 + 8 * 7].copy_from_slice(size.as_bytes());
         assert_eq!(
             first_error(&bad),
-            CpioError::TruncatedData {
-                offset: 112,
-                size: u32::from_str_radix(size, 16).unwrap()
-            }
+            CpioError::TruncatedData { offset: 112, size: u32::from_str_radix(size, 16).unwrap() }
         );
     }
 
     // Junk after the trailer is a new archive that does not parse.
     let junk = [good.clone(), b"junk".to_vec()].concat();
-    assert_eq!(
-        first_error(&junk),
-        CpioError::BadMagic { offset: good.len() }
-    );
+    assert_eq!(first_error(&junk), CpioError::BadMagic { offset: good.len() });
     let junk = [good.clone(), b"\0\0\0\0\0junk".to_vec()].concat();
-    assert_eq!(
-        first_error(&junk),
-        CpioError::Misaligned {
-            offset: good.len() + 5
-        }
-    );
+    assert_eq!(first_error(&junk), CpioError::Misaligned { offset: good.len() + 5 });
 }
 
 #[test]
@@ -523,17 +398,9 @@ fn concatenated_archives_and_nul_padding() {
     // Leading NULs are skipped too, as Linux does.
     assert_eq!(all(&[vec![0; 8], a.clone()].concat()).len(), 1);
     // An archive that is all NULs, or whose second part lacks a trailer.
-    assert_eq!(
-        first_error(&[0; 16]),
-        CpioError::MissingTrailer { offset: 16 }
-    );
+    assert_eq!(first_error(&[0; 16]), CpioError::MissingTrailer { offset: 16 });
     let unfinished = [a.clone(), raw_file("c", b"")].concat();
-    assert_eq!(
-        first_error(&unfinished),
-        CpioError::MissingTrailer {
-            offset: unfinished.len()
-        }
-    );
+    assert_eq!(first_error(&unfinished), CpioError::MissingTrailer { offset: unfinished.len() });
     // A trailer whose padding is cut off by the end of the input is fine.
     let short = &a[..a.len() - 3];
     assert_eq!(all(short).len(), 1);
@@ -553,19 +420,10 @@ fn iterator_ends_after_an_error() {
 
 #[test]
 fn error_messages_say_what_and_where() {
-    let msg = format!(
-        "{}",
-        CpioError::BadField {
-            offset: 54,
-            field: "filesize"
-        }
-    );
+    let msg = format!("{}", CpioError::BadField { offset: 54, field: "filesize" });
     assert_eq!(msg, "offset 54: header field filesize is not 8 hex digits");
     let msg = format!("{}", CpioError::MissingTrailer { offset: 7 });
-    assert!(
-        msg.starts_with("offset 7:") && msg.contains("TRAILER!!!"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("offset 7:") && msg.contains("TRAILER!!!"), "{msg}");
 }
 
 /// Deterministic pseudo-random numbers (xorshift64*).
@@ -618,12 +476,8 @@ fn mutate(rng: &mut Rng, a: &mut Vec<u8>) {
         5 | 6 => {
             // Hit a header field with hex, so that the numbers get used:
             // random digits, or an extreme value.
-            let headers: Vec<usize> = a
-                .windows(6)
-                .enumerate()
-                .filter(|(_, w)| w.starts_with(b"07070"))
-                .map(|(i, _)| i)
-                .collect();
+            let headers: Vec<usize> =
+                a.windows(6).enumerate().filter(|(_, w)| w.starts_with(b"07070")).map(|(i, _)| i).collect();
             if headers.is_empty() {
                 return;
             }
@@ -661,12 +515,7 @@ fn mutate(rng: &mut Rng, a: &mut Vec<u8>) {
 /// `INITRD_FUZZ_SEED` make longer or different runs.
 #[test]
 fn fuzz_corrupted_archives_never_panic() {
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let iterations = env("INITRD_FUZZ_ITERATIONS", 20_000);
     let seed = env("INITRD_FUZZ_SEED", 0x9e37_79b9_7f4a_7c15) | 1;
     let seeds = [sample_archive(), GNU_NEWC.to_vec(), GNU_CRC.to_vec(), {

@@ -10,9 +10,7 @@
 //! Output depends only on the calls made, never on the host (no clock, no
 //! real inode numbers), so identical input gives byte-identical archives.
 
-use super::{
-    align4, FileType, MAGIC, PATH_MAX, S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, TRAILER,
-};
+use super::{align4, FileType, MAGIC, PATH_MAX, S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, TRAILER};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -27,11 +25,7 @@ pub struct Meta {
 impl Meta {
     /// Owned by root (uid and gid 0), modified at `mtime`.
     pub fn root(mtime: u32) -> Meta {
-        Meta {
-            uid: 0,
-            gid: 0,
-            mtime,
-        }
+        Meta { uid: 0, gid: 0, mtime }
     }
 }
 
@@ -58,11 +52,9 @@ impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WriteError::NameHasNul => write!(f, "name contains a NUL byte"),
-            WriteError::NameTooLong { len } => write!(
-                f,
-                "name of {len} bytes is too long (at most {} allowed)",
-                PATH_MAX - 1
-            ),
+            WriteError::NameTooLong { len } => {
+                write!(f, "name of {len} bytes is too long (at most {} allowed)", PATH_MAX - 1)
+            }
             WriteError::ReservedName => write!(f, "name {TRAILER} is reserved for the trailer"),
             WriteError::BadFileType { mode } => {
                 write!(f, "mode {mode:#o} has no valid file type")
@@ -73,11 +65,7 @@ impl fmt::Display for WriteError {
             WriteError::DataTooLarge { len } => {
                 write!(f, "contents of {len} bytes exceed the 4 GiB cpio limit")
             }
-            WriteError::BadSymlinkTarget => write!(
-                f,
-                "symlink target must be 1 to {} bytes without NUL",
-                PATH_MAX - 1
-            ),
+            WriteError::BadSymlinkTarget => write!(f, "symlink target must be 1 to {} bytes without NUL", PATH_MAX - 1),
         }
     }
 }
@@ -97,24 +85,14 @@ impl Default for Writer {
 
 impl Writer {
     pub fn new() -> Writer {
-        Writer {
-            buf: Vec::new(),
-            next_ino: 1,
-        }
+        Writer { buf: Vec::new(), next_ino: 1 }
     }
 
     /// Appends an entry. `mode` is the full `st_mode` (type and permission
     /// bits); `data` is a file's contents or a symlink's target; `rdev` is
     /// the (major, minor) of a device node. Leading and trailing `/` are
     /// dropped from `name`, and `/` itself is written as `.`.
-    pub fn add(
-        &mut self,
-        name: &str,
-        mode: u32,
-        meta: Meta,
-        data: &[u8],
-        rdev: (u32, u32),
-    ) -> Result<(), WriteError> {
+    pub fn add(&mut self, name: &str, mode: u32, meta: Meta, data: &[u8], rdev: (u32, u32)) -> Result<(), WriteError> {
         let name = name.trim_start_matches('/').trim_end_matches('/');
         let name = if name.is_empty() { "." } else { name };
         if name.contains('\0') {
@@ -126,8 +104,7 @@ impl Writer {
         if name == TRAILER {
             return Err(WriteError::ReservedName);
         }
-        let filesize =
-            u32::try_from(data.len()).map_err(|_| WriteError::DataTooLarge { len: data.len() })?;
+        let filesize = u32::try_from(data.len()).map_err(|_| WriteError::DataTooLarge { len: data.len() })?;
         let nlink = match FileType::from_mode(mode) {
             FileType::Unknown => return Err(WriteError::BadFileType { mode }),
             FileType::Regular => 1,
@@ -143,12 +120,7 @@ impl Writer {
         };
         let ino = self.next_ino;
         self.next_ino = self.next_ino.wrapping_add(1);
-        self.entry(
-            name,
-            [ino, mode, meta.uid, meta.gid, nlink, meta.mtime, filesize],
-            rdev,
-            data,
-        );
+        self.entry(name, [ino, mode, meta.uid, meta.gid, nlink, meta.mtime, filesize], rdev, data);
         Ok(())
     }
 
@@ -158,13 +130,7 @@ impl Writer {
     }
 
     /// Appends a regular file.
-    pub fn file(
-        &mut self,
-        name: &str,
-        perm: u32,
-        meta: Meta,
-        data: &[u8],
-    ) -> Result<(), WriteError> {
+    pub fn file(&mut self, name: &str, perm: u32, meta: Meta, data: &[u8]) -> Result<(), WriteError> {
         self.add(name, S_IFREG | perm & 0o7777, meta, data, (0, 0))
     }
 

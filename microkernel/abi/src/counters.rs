@@ -38,9 +38,23 @@ impl Counters {
     pub fn as_words(&self) -> [u64; COUNTER_WORDS] {
         let c = self;
         [
-            c.kernel_entries, c.syscalls, c.exceptions, c.interrupts, c.page_faults, c.ipc_fast, c.ipc_slow,
-            c.exception_ipcs, c.linux_syscalls, c.thread_switches, c.cr3_loads, c.tlb_page_flushes,
-            c.tlb_full_flushes, c.pkru_writes, c.cr3_on_syscall, c.cr3_on_exception, c.cr3_on_interrupt,
+            c.kernel_entries,
+            c.syscalls,
+            c.exceptions,
+            c.interrupts,
+            c.page_faults,
+            c.ipc_fast,
+            c.ipc_slow,
+            c.exception_ipcs,
+            c.linux_syscalls,
+            c.thread_switches,
+            c.cr3_loads,
+            c.tlb_page_flushes,
+            c.tlb_full_flushes,
+            c.pkru_writes,
+            c.cr3_on_syscall,
+            c.cr3_on_exception,
+            c.cr3_on_interrupt,
             c.timer_ticks,
         ]
     }

@@ -74,12 +74,7 @@ pub fn call(to: ThreadId, msg: &Msg) -> IpcResult {
 /// Reply to `to` (zero send timeout), then wait for the next message from anyone.
 #[inline(always)]
 pub fn reply_and_wait(to: ThreadId, msg: &Msg) -> IpcResult {
-    ipc(
-        to,
-        ThreadId::ANY,
-        Timeouts::new(crate::Timeout::Zero, crate::Timeout::Never),
-        msg,
-    )
+    ipc(to, ThreadId::ANY, Timeouts::new(crate::Timeout::Zero, crate::Timeout::Never), msg)
 }
 
 /// Open receive with no send phase.

@@ -159,7 +159,8 @@ impl Plan {
             return Err(ElfError::BadProgramHeaders);
         }
         let ctx = Ctx::new(Container::Big, Endian::Little);
-        let phdrs = ProgramHeader::parse(bytes, h.e_phoff as usize, phnum, ctx).map_err(|_| ElfError::BadProgramHeaders)?;
+        let phdrs =
+            ProgramHeader::parse(bytes, h.e_phoff as usize, phnum, ctx).map_err(|_| ElfError::BadProgramHeaders)?;
         if phdrs.iter().any(|p| p.p_type == program_header::PT_INTERP) {
             return Err(ElfError::Dynamic);
         }

@@ -4,7 +4,8 @@
 use super::*;
 use alloc::vec;
 
-const LIMITS: Limits = Limits { min_addr: 0x1000, max_addr: 0x7f80_0000_0000, max_total: 1 << 30, pie_base: 0x5555_0000_0000 };
+const LIMITS: Limits =
+    Limits { min_addr: 0x1000, max_addr: 0x7f80_0000_0000, max_total: 1 << 30, pie_base: 0x5555_0000_0000 };
 
 struct Ph {
     ty: u32,
@@ -95,7 +96,12 @@ fn shared_page_gets_union_of_rights_and_both_contents() {
     // Text ends mid-page and data starts in the same page (older linkers).
     let mut body = vec![0x11u8; 0x800];
     body.extend_from_slice(&[0x22u8; 0x100]);
-    let f = elf(header::ET_EXEC, 0x40_0000, &[load(RX, 0x1000, 0x40_0000, 0x800, 0x800), load(RW, 0x1800, 0x40_0800, 0x100, 0x200)], &body);
+    let f = elf(
+        header::ET_EXEC,
+        0x40_0000,
+        &[load(RX, 0x1000, 0x40_0000, 0x800, 0x800), load(RW, 0x1800, 0x40_0800, 0x100, 0x200)],
+        &body,
+    );
     let p = Plan::parse(&f, &LIMITS).unwrap();
     let mut page = [0u8; 4096];
     let r = p.fill_page(&f, 0x40_0000, &mut page).unwrap();
@@ -120,29 +126,187 @@ fn malformed_files_give_defined_errors() {
     let cases: Vec<(&str, Vec<u8>, ElfError)> = vec![
         ("empty", vec![], ElfError::NotElf),
         ("truncated header", g[..40].to_vec(), ElfError::NotElf),
-        ("bad magic", { let mut f = g.clone(); f[0] = 0; f }, ElfError::NotElf),
-        ("32-bit", { let mut f = g.clone(); f[4] = 1; f }, ElfError::WrongArch),
-        ("big endian", { let mut f = g.clone(); f[5] = 2; f }, ElfError::WrongArch),
-        ("arm64", { let mut f = g.clone(); f[18..20].copy_from_slice(&183u16.to_le_bytes()); f }, ElfError::WrongArch),
-        ("relocatable", { let mut f = g.clone(); f[16..18].copy_from_slice(&1u16.to_le_bytes()); f }, ElfError::NotExecutable),
-        ("phoff past end", { let mut f = g.clone(); f[32..40].copy_from_slice(&0xffff_ffffu64.to_le_bytes()); f }, ElfError::BadProgramHeaders),
-        ("phoff overflow", { let mut f = g.clone(); f[32..40].copy_from_slice(&u64::MAX.to_le_bytes()); f }, ElfError::BadProgramHeaders),
-        ("phentsize", { let mut f = g.clone(); f[54..56].copy_from_slice(&32u16.to_le_bytes()); f }, ElfError::BadProgramHeaders),
-        ("too many phdrs", { let mut f = g.clone(); f[56..58].copy_from_slice(&60000u16.to_le_bytes()); f }, ElfError::BadProgramHeaders),
-        ("file range past end", elf(header::ET_EXEC, 0x40_0000, &[load(RX, 0x1000, 0x40_0000, 0x10_0000, 0x10_0000)], &[0; 16]), ElfError::BadSegment(0)),
-        ("filesz > memsz", elf(header::ET_EXEC, 0x40_0000, &[load(RX, 0x1000, 0x40_0000, 0x10, 0x8)], &[0; 16]), ElfError::BadSegment(0)),
-        ("offset overflow", elf(header::ET_EXEC, 0x40_0000, &[load(RX, u64::MAX - 4, 0x40_0000, 0x10, 0x10)], &[0; 16]), ElfError::BadSegment(0)),
-        ("vaddr overflow", elf(header::ET_EXEC, 0x40_0000, &[load(RX, 0x1000, u64::MAX - 0xfff, 0x10, 0x10000)], &[0; 16]), ElfError::BadSegment(0)),
-        ("in kernel half", elf(header::ET_EXEC, 0xffff_ffff_8100_0000, &[load(RX, 0x1000, 0xffff_ffff_8100_0000, 0x10, 0x10)], &[0; 16]), ElfError::BadSegment(0)),
-        ("in the window", elf(header::ET_EXEC, 0x7f90_0000_0000, &[load(RX, 0x1000, 0x7f90_0000_0000, 0x10, 0x10)], &[0; 16]), ElfError::BadSegment(0)),
-        ("at page zero", elf(header::ET_EXEC, 0x10, &[load(RX, 0x1000, 0, 0x10, 0x10)], &[0; 16]), ElfError::BadSegment(0)),
-        ("huge memsz", elf(header::ET_EXEC, 0x40_0000, &[load(RX, 0x1000, 0x40_0000, 0x10, 1 << 40)], &[0; 16]), ElfError::TooBig),
-        ("overlap", elf(header::ET_EXEC, 0x40_0000, &[load(RX, 0x1000, 0x40_0000, 0x10, 0x2000), load(RW, 0x1000, 0x40_1000, 0x10, 0x10)], &[0; 16]), ElfError::Overlap),
-        ("entry outside", elf(header::ET_EXEC, 0x90_0000, &[load(RX, 0x1000, 0x40_0000, 0x10, 0x10)], &[0; 16]), ElfError::EntryOutside),
-        ("entry in data", elf(header::ET_EXEC, 0x40_1000, &[load(RX, 0x1000, 0x40_0000, 0x10, 0x10), load(RW, 0x1000, 0x40_1000, 0x10, 0x10)], &[0; 16]), ElfError::EntryOutside),
-        ("no segments", elf(header::ET_EXEC, 0x40_0000, &[Ph { ty: 4, flags: 0, offset: 0, vaddr: 0, filesz: 0, memsz: 0 }], &[]), ElfError::NoSegments),
-        ("dynamic", elf(header::ET_EXEC, 0x40_0000, &[Ph { ty: program_header::PT_INTERP, flags: 4, offset: 0x1000, vaddr: 0x40_0000, filesz: 8, memsz: 8 }, load(RX, 0x1000, 0x40_0000, 0x10, 0x10)], &[0; 16]), ElfError::Dynamic),
-        ("pie overflow", elf(header::ET_DYN, 0x10, &[load(RX, 0x1000, u64::MAX - 0x5555_0000_0000, 0x10, 0x10)], &[0; 16]), ElfError::BadSegment(0)),
+        (
+            "bad magic",
+            {
+                let mut f = g.clone();
+                f[0] = 0;
+                f
+            },
+            ElfError::NotElf,
+        ),
+        (
+            "32-bit",
+            {
+                let mut f = g.clone();
+                f[4] = 1;
+                f
+            },
+            ElfError::WrongArch,
+        ),
+        (
+            "big endian",
+            {
+                let mut f = g.clone();
+                f[5] = 2;
+                f
+            },
+            ElfError::WrongArch,
+        ),
+        (
+            "arm64",
+            {
+                let mut f = g.clone();
+                f[18..20].copy_from_slice(&183u16.to_le_bytes());
+                f
+            },
+            ElfError::WrongArch,
+        ),
+        (
+            "relocatable",
+            {
+                let mut f = g.clone();
+                f[16..18].copy_from_slice(&1u16.to_le_bytes());
+                f
+            },
+            ElfError::NotExecutable,
+        ),
+        (
+            "phoff past end",
+            {
+                let mut f = g.clone();
+                f[32..40].copy_from_slice(&0xffff_ffffu64.to_le_bytes());
+                f
+            },
+            ElfError::BadProgramHeaders,
+        ),
+        (
+            "phoff overflow",
+            {
+                let mut f = g.clone();
+                f[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+                f
+            },
+            ElfError::BadProgramHeaders,
+        ),
+        (
+            "phentsize",
+            {
+                let mut f = g.clone();
+                f[54..56].copy_from_slice(&32u16.to_le_bytes());
+                f
+            },
+            ElfError::BadProgramHeaders,
+        ),
+        (
+            "too many phdrs",
+            {
+                let mut f = g.clone();
+                f[56..58].copy_from_slice(&60000u16.to_le_bytes());
+                f
+            },
+            ElfError::BadProgramHeaders,
+        ),
+        (
+            "file range past end",
+            elf(header::ET_EXEC, 0x40_0000, &[load(RX, 0x1000, 0x40_0000, 0x10_0000, 0x10_0000)], &[0; 16]),
+            ElfError::BadSegment(0),
+        ),
+        (
+            "filesz > memsz",
+            elf(header::ET_EXEC, 0x40_0000, &[load(RX, 0x1000, 0x40_0000, 0x10, 0x8)], &[0; 16]),
+            ElfError::BadSegment(0),
+        ),
+        (
+            "offset overflow",
+            elf(header::ET_EXEC, 0x40_0000, &[load(RX, u64::MAX - 4, 0x40_0000, 0x10, 0x10)], &[0; 16]),
+            ElfError::BadSegment(0),
+        ),
+        (
+            "vaddr overflow",
+            elf(header::ET_EXEC, 0x40_0000, &[load(RX, 0x1000, u64::MAX - 0xfff, 0x10, 0x10000)], &[0; 16]),
+            ElfError::BadSegment(0),
+        ),
+        (
+            "in kernel half",
+            elf(
+                header::ET_EXEC,
+                0xffff_ffff_8100_0000,
+                &[load(RX, 0x1000, 0xffff_ffff_8100_0000, 0x10, 0x10)],
+                &[0; 16],
+            ),
+            ElfError::BadSegment(0),
+        ),
+        (
+            "in the window",
+            elf(header::ET_EXEC, 0x7f90_0000_0000, &[load(RX, 0x1000, 0x7f90_0000_0000, 0x10, 0x10)], &[0; 16]),
+            ElfError::BadSegment(0),
+        ),
+        (
+            "at page zero",
+            elf(header::ET_EXEC, 0x10, &[load(RX, 0x1000, 0, 0x10, 0x10)], &[0; 16]),
+            ElfError::BadSegment(0),
+        ),
+        (
+            "huge memsz",
+            elf(header::ET_EXEC, 0x40_0000, &[load(RX, 0x1000, 0x40_0000, 0x10, 1 << 40)], &[0; 16]),
+            ElfError::TooBig,
+        ),
+        (
+            "overlap",
+            elf(
+                header::ET_EXEC,
+                0x40_0000,
+                &[load(RX, 0x1000, 0x40_0000, 0x10, 0x2000), load(RW, 0x1000, 0x40_1000, 0x10, 0x10)],
+                &[0; 16],
+            ),
+            ElfError::Overlap,
+        ),
+        (
+            "entry outside",
+            elf(header::ET_EXEC, 0x90_0000, &[load(RX, 0x1000, 0x40_0000, 0x10, 0x10)], &[0; 16]),
+            ElfError::EntryOutside,
+        ),
+        (
+            "entry in data",
+            elf(
+                header::ET_EXEC,
+                0x40_1000,
+                &[load(RX, 0x1000, 0x40_0000, 0x10, 0x10), load(RW, 0x1000, 0x40_1000, 0x10, 0x10)],
+                &[0; 16],
+            ),
+            ElfError::EntryOutside,
+        ),
+        (
+            "no segments",
+            elf(header::ET_EXEC, 0x40_0000, &[Ph { ty: 4, flags: 0, offset: 0, vaddr: 0, filesz: 0, memsz: 0 }], &[]),
+            ElfError::NoSegments,
+        ),
+        (
+            "dynamic",
+            elf(
+                header::ET_EXEC,
+                0x40_0000,
+                &[
+                    Ph {
+                        ty: program_header::PT_INTERP,
+                        flags: 4,
+                        offset: 0x1000,
+                        vaddr: 0x40_0000,
+                        filesz: 8,
+                        memsz: 8,
+                    },
+                    load(RX, 0x1000, 0x40_0000, 0x10, 0x10),
+                ],
+                &[0; 16],
+            ),
+            ElfError::Dynamic,
+        ),
+        (
+            "pie overflow",
+            elf(header::ET_DYN, 0x10, &[load(RX, 0x1000, u64::MAX - 0x5555_0000_0000, 0x10, 0x10)], &[0; 16]),
+            ElfError::BadSegment(0),
+        ),
     ];
     for (what, bytes, want) in cases {
         assert_eq!(Plan::parse(&bytes, &LIMITS).err(), Some(want), "{what}");

@@ -165,7 +165,7 @@ pub fn init_syscall() {
     const LSTAR: u32 = 0xc000_0082;
     const SFMASK: u32 = 0xc000_0084;
     wrmsr(EFER, rdmsr(EFER) | 1); // SCE
-    // Kernel CS 0x08 (SS 0x10); SYSRET: CS = 0x10 + 16 = 0x20|3, SS = 0x10 + 8 = 0x18|3.
+                                  // Kernel CS 0x08 (SS 0x10); SYSRET: CS = 0x10 + 16 = 0x20|3, SS = 0x10 + 8 = 0x18|3.
     wrmsr(STAR, (0x10u64 << 48) | (0x08u64 << 32));
     wrmsr(LSTAR, syscall_entry as usize as u64);
     // Clear IF, TF, DF, AC, NT on entry.

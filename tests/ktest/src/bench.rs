@@ -42,11 +42,7 @@ fn bench(name: &str, n: u64, bytes: u64, mut f: impl FnMut()) {
     let cyc = s.cycles / n;
     let ns = (s.cycles as u128 * 1_000_000_000 / hz as u128 / n as u128) as u64;
     let mbps = if bytes > 0 && ns > 0 { bytes * 1000 / ns } else { 0 };
-    println!(
-        "bench: {name} ops={n} cycles={cyc} ns={ns} cr3={}.{:02} mbps={mbps}",
-        s.cr3 / n,
-        s.cr3 * 100 / n % 100
-    );
+    println!("bench: {name} ops={n} cycles={cyc} ns={ns} cr3={}.{:02} mbps={mbps}", s.cr3 / n, s.cr3 * 100 / n % 100);
 }
 
 extern "C" fn echo(_: u64) -> ! {

@@ -7,8 +7,8 @@
 
 use crate::check;
 use crate::harness::{self, Ctx};
-use abi::sysno::{self, exregs};
 use abi::syscall as sys;
+use abi::sysno::{self, exregs};
 use abi::{Fpage, ThreadId, Timeout, Timeouts};
 use alloc::string::String;
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -172,7 +172,10 @@ pub extern "C" fn mirror_pager(_: u64) -> ! {
                 last = if write { (r.from, addr) } else { (ThreadId::NIL, 0) };
                 let m = mirror_reply(addr);
                 if m.is_none() {
-                    println!("ktest: mirror pager: {} faulted at {addr:#x} (ip {ip:#x}) outside the image; ending it", r.from);
+                    println!(
+                        "ktest: mirror pager: {} faulted at {addr:#x} (ip {ip:#x}) outside the image; ending it",
+                        r.from
+                    );
                     let _ = sys::thread_delete(r.from);
                 }
                 m

@@ -80,7 +80,12 @@ pub fn open_receive(ctx: &Ctx) -> Result<(), String> {
     let kids: alloc::vec::Vec<_> = (0..3).map(|i| ctx.spawn_local(call_with_index, i, 100, ThreadId::NIL, 0)).collect();
     let mut seen = [false; 3];
     for _ in 0..3 {
-        let r = sys::ipc(ThreadId::NIL, ThreadId::ANY, Timeouts::new(Timeout::Never, Timeout::Micros(2_000_000)), &Msg::default());
+        let r = sys::ipc(
+            ThreadId::NIL,
+            ThreadId::ANY,
+            Timeouts::new(Timeout::Never, Timeout::Micros(2_000_000)),
+            &Msg::default(),
+        );
         check!(r.ok().is_ok(), "open receive failed: {:?}", r.ok());
         check!(r.msg.tag.label() == 7, "unexpected label {}", r.msg.tag.label());
         let i = r.msg.mr[0] as usize;
@@ -102,7 +107,8 @@ pub fn timeouts(_ctx: &Ctx) -> Result<(), String> {
     let me = Utcb::current().my_id();
     // Receive with a 50 ms timeout, nobody sends.
     let t0 = rt::kip::clock_us();
-    let r = sys::ipc(ThreadId::NIL, ThreadId::ANY, Timeouts::new(Timeout::Never, Timeout::Micros(50_000)), &Msg::default());
+    let r =
+        sys::ipc(ThreadId::NIL, ThreadId::ANY, Timeouts::new(Timeout::Never, Timeout::Micros(50_000)), &Msg::default());
     let waited = rt::kip::clock_us() - t0;
     check!(r.rax == Error::Timeout.code() | RECEIVE_PHASE, "receive timeout gave {:#x}", r.rax);
     check!((50_000..2_000_000).contains(&waited), "receive timeout after {waited} us");

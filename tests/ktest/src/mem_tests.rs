@@ -163,7 +163,12 @@ extern "C" fn worker(_: u64) -> ! {
                 // Accept mappings anywhere in the scratch area; wait for one from w[0].
                 let u = Utcb::current();
                 u.set_acceptor(Fpage::new(SCRATCH, 24, Rights::RWX));
-                let m = sys::ipc(ThreadId::NIL, ThreadId(w[0]), Timeouts::new(Timeout::Never, Timeout::Micros(2_000_000)), &Msg::default());
+                let m = sys::ipc(
+                    ThreadId::NIL,
+                    ThreadId(w[0]),
+                    Timeouts::new(Timeout::Never, Timeout::Micros(2_000_000)),
+                    &Msg::default(),
+                );
                 u.set_acceptor(Fpage::NIL);
                 m.rax
             }
@@ -226,8 +231,17 @@ pub fn recursive_unmap(ctx: &Ctx) -> Result<(), String> {
     let b = ctx.spawn_space(worker, 0, 100, p.scratch.id, ThreadId::NIL);
     // B's pager thread, in B's space.
     let bp_stack = StackSlot::take();
-    let bp = rt::thread::spawn(b.id, p.scratch.id, ThreadId::NIL, harness::CHILD_UTCB + 0x1000, 205, bp_stack.top(), b_pager, 0)
-        .map_err(|e| alloc::format!("B's pager: {e:?}"))?;
+    let bp = rt::thread::spawn(
+        b.id,
+        p.scratch.id,
+        ThreadId::NIL,
+        harness::CHILD_UTCB + 0x1000,
+        205,
+        bp_stack.top(),
+        b_pager,
+        0,
+    )
+    .map_err(|e| alloc::format!("B's pager: {e:?}"))?;
     let c = ctx.spawn_space(worker, 0, 100, bp, ThreadId::NIL);
     check!(command(c.id, CMD_READ, &[scratch(0)])? == 77, "C did not see the page");
     check!(B_SERVED.load(Ordering::SeqCst) == 1 && FAULTS[0].load(Ordering::SeqCst) == 1, "first use: one fault each");
@@ -244,7 +258,11 @@ pub fn recursive_unmap(ctx: &Ctx) -> Result<(), String> {
     harness::sleep_us(5_000);
     if sys::exregs(c.id, 0, 0, 0, 0).is_ok() {
         // C had already been waiting for a command: give it one.
-        let s = sys::send(c.id, &Msg::new(CMD_READ, &[scratch(0)]), Timeouts::new(Timeout::Micros(100_000), Timeout::Never));
+        let s = sys::send(
+            c.id,
+            &Msg::new(CMD_READ, &[scratch(0)]),
+            Timeouts::new(Timeout::Micros(100_000), Timeout::Never),
+        );
         check!(s.ok().is_ok(), "C is alive but did not take a command: {:?}", s.ok());
         check!(report_from(c.id, 200).is_err(), "C read the page after B's space died");
     }
@@ -265,7 +283,11 @@ pub fn grant(ctx: &Ctx) -> Result<(), String> {
     check!(command(b.id, CMD_READ, &[scratch(1)])? == 0x5151, "B did not get the page");
     check!(FAULTS[1].load(Ordering::SeqCst) == 1, "one fault for B");
     // C waits for a mapping from B; B grants its page to C's scratch page 4.
-    let s = sys::send(c.id, &Msg::new(CMD_RECEIVE_MAP, &[b.id.0]), Timeouts::new(Timeout::Micros(1_000_000), Timeout::Never));
+    let s = sys::send(
+        c.id,
+        &Msg::new(CMD_RECEIVE_MAP, &[b.id.0]),
+        Timeouts::new(Timeout::Micros(1_000_000), Timeout::Never),
+    );
     check!(s.ok().is_ok(), "could not start C's receive");
     let g = command(b.id, CMD_GRANT_TO, &[c.id.0, scratch(1), 0, scratch(4)])?;
     check!(g == 0, "grant IPC failed: {g:#x}");
@@ -310,7 +332,11 @@ pub fn no_theft(ctx: &Ctx) -> Result<(), String> {
     let b = ctx.spawn_space(worker, 0, 100, p.scratch.id, ThreadId::NIL);
     let c = ctx.spawn_space(worker, 0, 100, p.scratch.id, ThreadId::NIL);
     // B never touched scratch page 5: mapping it to C maps nothing.
-    let s = sys::send(c.id, &Msg::new(CMD_RECEIVE_MAP, &[b.id.0]), Timeouts::new(Timeout::Micros(1_000_000), Timeout::Never));
+    let s = sys::send(
+        c.id,
+        &Msg::new(CMD_RECEIVE_MAP, &[b.id.0]),
+        Timeouts::new(Timeout::Micros(1_000_000), Timeout::Never),
+    );
     check!(s.ok().is_ok(), "could not start C's receive");
     let g = command(b.id, CMD_MAP_TO, &[c.id.0, scratch(5), 0, scratch(6)])?;
     check!(g == 0, "the IPC itself succeeds: {g:#x}");
@@ -320,7 +346,11 @@ pub fn no_theft(ctx: &Ctx) -> Result<(), String> {
     c.kill();
     // A flexpage naming kernel memory is refused as malformed.
     let c2 = ctx.spawn_space(worker, 0, 100, p.scratch.id, ThreadId::NIL);
-    let s = sys::send(c2.id, &Msg::new(CMD_RECEIVE_MAP, &[b.id.0]), Timeouts::new(Timeout::Micros(1_000_000), Timeout::Never));
+    let s = sys::send(
+        c2.id,
+        &Msg::new(CMD_RECEIVE_MAP, &[b.id.0]),
+        Timeouts::new(Timeout::Micros(1_000_000), Timeout::Never),
+    );
     check!(s.ok().is_ok(), "could not start C2's receive");
     let kernel = Fpage(0xffff_ffff_8000_0000 | (12 << 4) | 7);
     let g = command(b.id, CMD_MAP_TO, &[c2.id.0, 0, kernel.0, scratch(0)])?;
@@ -352,7 +382,10 @@ pub fn out_of_memory(ctx: &Ctx) -> Result<(), String> {
     }
     let s1 = rt::pager::stats(pager).map_err(|e| alloc::format!("{e:?}"))?;
     // Pages of our own image loaded meanwhile (stack, heap) are not a leak.
-    check!(s1.free_pages + s1.image_pages == s0.free_pages + s0.image_pages, "pool leaked: {s0:?} before, {s1:?} after");
+    check!(
+        s1.free_pages + s1.image_pages == s0.free_pages + s0.image_pages,
+        "pool leaked: {s0:?} before, {s1:?} after"
+    );
     rt::println!(
         "ktest: out_of_memory: root pager ran dry after {} MiB of {} MiB; all returned",
         blocks.len() * 2,
@@ -370,7 +403,11 @@ pub fn out_of_memory(ctx: &Ctx) -> Result<(), String> {
             harness::sleep_us(10_000);
             sys::thread_config(c.id, config::SPACE_KMEM_QUOTA, 1).map_err(|e| alloc::format!("{e:?}"))?;
         }
-        let s = sys::send(c.id, &Msg::new(CMD_RECEIVE_MAP, &[ctx.me.0]), Timeouts::new(Timeout::Micros(1_000_000), Timeout::Never));
+        let s = sys::send(
+            c.id,
+            &Msg::new(CMD_RECEIVE_MAP, &[ctx.me.0]),
+            Timeouts::new(Timeout::Micros(1_000_000), Timeout::Never),
+        );
         check!(s.ok().is_ok(), "could not start the child's receive (round {round})");
         let mut m = Message::new(9);
         if round == 1 {

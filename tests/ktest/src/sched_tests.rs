@@ -125,7 +125,12 @@ pub fn serial_irq(ctx: &Ctx) -> Result<(), String> {
     let mut line = String::new();
     let mut irqs = 0;
     while !line.ends_with('\n') {
-        let r = sys::ipc(ThreadId::NIL, ThreadId::irq(4), Timeouts::new(Timeout::Never, Timeout::Micros(30_000_000)), &Msg::default());
+        let r = sys::ipc(
+            ThreadId::NIL,
+            ThreadId::irq(4),
+            Timeouts::new(Timeout::Never, Timeout::Micros(30_000_000)),
+            &Msg::default(),
+        );
         check!(r.ok().is_ok(), "no interrupt within 30 s (got {:?}, line so far {line:?})", r.ok());
         check!(r.from == ThreadId::irq(4) && r.msg.tag.kind() == kind::IRQ, "message from {} {:?}", r.from, r.msg.tag);
         irqs += 1;
