@@ -13,7 +13,8 @@ use microkernel::thread::FpuArea;
 pub struct RealMachine {
     /// End of the physical memory the direct map covers.
     pub phys_end: u64,
-    /// The space (and version of its bitmap) whose I/O bitmap is in the TSS.
+    /// The space (and version of its bitmap) whose I/O bitmap is in the TSS;
+    /// `None`: the all-denied bitmap.
     pub io_space: Option<(microkernel::thread::SpaceRef, u32)>,
     pub fs_base: u64,
     pub user_gs_base: u64,

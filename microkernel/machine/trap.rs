@@ -64,9 +64,11 @@ fn prepare_exit(k: &mut Kernel<RealMachine>, kind: Entry) -> Option<*const Frame
             Entry::Interrupt => k.counters.cr3_on_interrupt += 1,
         }
     }
-    if k.mach.io_space != Some((sref, space.io_version)) {
+    // Most spaces have no I/O ports: then the all-denied bitmap stays loaded.
+    let io = space.io_bitmap.as_ref().map(|_| (sref, space.io_version));
+    if k.mach.io_space != io {
         gdt::set_io_bitmap(space.io_bitmap.as_deref());
-        k.mach.io_space = Some((sref, space.io_version));
+        k.mach.io_space = io;
     }
     let frame = &t.frame as *const Frame;
     gdt::set_frame_end(frame as u64 + core::mem::size_of::<Frame>() as u64);

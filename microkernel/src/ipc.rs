@@ -16,6 +16,7 @@ use abi::error::{Error, RECEIVE_PHASE};
 use abi::exception::{mr, reply, EXCEPTION_WORDS, FRAME_WORDS};
 use abi::msg::{kind, MAX_MR, REG_MRS};
 use abi::utcb::offset;
+use abi::thread_id::IRQ_COUNT;
 use abi::{Fpage, MsgTag, ThreadId, Timeout, Timeouts, TypedItem};
 
 /// Who a message comes from.
@@ -131,7 +132,7 @@ impl<M: Machine> Kernel<M> {
     /// waiting sender now, or block.
     pub(crate) fn receive_phase(&mut self, slot: u32, from: ThreadId, rkind: RecvKind, timeout: Timeout) {
         if let Some(irq) = self.pending_irq_for(slot, from) {
-            self.irqs[irq as usize].pending = false;
+            self.irq_pending &= !(1 << irq);
             let r = self.transfer(Sender::Irq(irq), slot, MsgKind::Normal, rkind);
             self.finish_receive(slot, rkind, r);
             return;
@@ -295,15 +296,18 @@ impl<M: Machine> Kernel<M> {
 
     /// An interrupt pending for `slot` that a receive from `from` accepts.
     fn pending_irq_for(&self, slot: u32, from: ThreadId) -> Option<u32> {
+        if self.irq_pending == 0 {
+            return None;
+        }
         let me = Some(self.tcb(slot).id);
+        let pending = |irq: u32| self.irq_pending & (1 << irq) != 0 && self.irqs[irq as usize].handler == me;
         if let Some(irq) = from.as_irq() {
-            let l = &self.irqs[irq as usize];
-            return (l.pending && l.handler == me).then_some(irq);
+            return pending(irq).then_some(irq);
         }
         if !from.is_any() {
             return None;
         }
-        self.irqs.iter().position(|l| l.pending && l.handler == me).map(|i| i as u32)
+        (0..IRQ_COUNT).find(|&irq| pending(irq))
     }
 
     /// Is an interrupt pending for `slot` (any line)?

@@ -23,6 +23,7 @@ impl<M: Machine> Kernel<M> {
         let Some(handler) = self.irqs.get(line as usize).and_then(|l| l.handler) else { return self.schedule() };
         let Some(slot) = self.slot_of(handler) else {
             self.irqs[line as usize] = Default::default();
+            self.irq_pending &= !(1 << line);
             return self.schedule();
         };
         match self.tcb(slot).state {
@@ -30,7 +31,7 @@ impl<M: Machine> Kernel<M> {
                 let r = self.transfer(Sender::Irq(line), slot, MsgKind::Normal, kind);
                 self.finish_receive(slot, kind, r);
             }
-            _ => self.irqs[line as usize].pending = true,
+            _ => self.irq_pending |= 1 << line,
         }
         self.schedule();
     }
@@ -48,7 +49,7 @@ impl<M: Machine> Kernel<M> {
                 irq::ATTACH => match self.slot_of(ThreadId(f.rdx)) {
                     Some(_) => {
                         self.irqs[line as usize].handler = Some(ThreadId(f.rdx));
-                        self.irqs[line as usize].pending = false;
+                        self.irq_pending &= !(1 << line);
                         self.mach.irq_unmask(line);
                         Ok(())
                     }
@@ -56,6 +57,7 @@ impl<M: Machine> Kernel<M> {
                 },
                 irq::DETACH => {
                     self.irqs[line as usize] = Default::default();
+                    self.irq_pending &= !(1 << line);
                     self.mach.irq_mask(line);
                     Ok(())
                 }

@@ -44,8 +44,6 @@ pub const TCB_COST: u64 = core::mem::size_of::<Tcb>() as u64;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct IrqLine {
     pub handler: Option<ThreadId>,
-    /// Raised and not yet delivered.
-    pub pending: bool,
 }
 
 /// Work left for after the current operation: threads whose send phase
@@ -67,6 +65,9 @@ pub struct Kernel<M: Machine> {
     pub timeouts: TimeoutQueue,
     pub mapdb: MappingDb,
     pub irqs: [IrqLine; IRQ_COUNT as usize],
+    /// Bit n: IRQ n was raised and not yet delivered (one word, so the IPC
+    /// paths can check "nothing pending" at once).
+    pub irq_pending: u32,
     /// The running thread (never in a ready queue); `None` = idle.
     pub current: Option<u32>,
     /// Microseconds since boot, advanced by the timer tick.
@@ -107,6 +108,7 @@ impl<M: Machine> Kernel<M> {
             timeouts: TimeoutQueue::new(),
             mapdb: MappingDb::new(),
             irqs: [IrqLine::default(); IRQ_COUNT as usize],
+            irq_pending: 0,
             current: None,
             now_us: 0,
             tick_us,

@@ -220,6 +220,9 @@ impl MappingDb {
     /// nodes left without rights are removed. Revoking read removes a mapping
     /// entirely (x86 cannot express write- or execute-only pages).
     fn revoke_subtree(&mut self, mmu: &mut impl Mmu, root: NodeIdx, revoke: Rights) -> Status {
+        if self.nodes[root as usize].first_child.is_none() {
+            return self.revoke_leaf(mmu, root, revoke);
+        }
         let mut st = Status::default();
         let nodes = self.subtree(root);
         // Reduce top-down; remove bottom-up so removed nodes have no children.
@@ -239,6 +242,21 @@ impl MappingDb {
             st.merge(self.destroy(mmu, n));
         }
         st
+    }
+
+    /// `revoke_subtree` for a node without children (the common case),
+    /// without collecting anything.
+    fn revoke_leaf(&mut self, mmu: &mut impl Mmu, n: NodeIdx, revoke: Rights) -> Status {
+        let node = self.nodes[n as usize];
+        let new = if revoke.readable() { Rights::NONE } else { node.rights.minus(revoke) };
+        if new.is_empty() {
+            self.destroy(mmu, n)
+        } else if new != node.rights {
+            self.nodes[n as usize].rights = new;
+            mmu.restrict(node.space, node.va, new)
+        } else {
+            Status::default()
+        }
     }
 
     /// Enter a master-space mapping (a tree root): `frame` at `va` of `space`.

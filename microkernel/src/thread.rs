@@ -90,10 +90,12 @@ impl Frame {
     }
 
     /// The message registers of an IPC as found in the sender's registers.
+    #[inline]
     pub fn reg_mrs(&self) -> [u64; 6] {
         [self.r9, self.r10, self.r12, self.r13, self.r14, self.r15]
     }
 
+    #[inline]
     pub fn set_reg_mrs(&mut self, mr: &[u64]) {
         self.r9 = mr[0];
         self.r10 = mr[1];

@@ -241,9 +241,10 @@ impl<M: Machine> Kernel<M> {
                 _ => self.kill(s, format_args!("its handler {id:?} was deleted")),
             }
         }
-        for line in self.irqs.iter_mut() {
+        for (n, line) in self.irqs.iter_mut().enumerate() {
             if line.handler == Some(id) {
                 *line = Default::default();
+                self.irq_pending &= !(1 << n);
             }
         }
         if self.fpu_owner == Some(slot) {
@@ -313,7 +314,11 @@ impl<M: Machine> Kernel<M> {
         }
         // Set the result first: the caller may be among the deleted.
         self.set_result(cur, Ok(()));
-        log::debug!("{:?} deletes {:?}{}", self.tcb(cur).id, target, if whole_space { " and its space" } else { "" });
+        if slot == cur && self.privileged(cur) {
+            log::info!("thread {:?} of a privileged space exited", target);
+        } else {
+            log::debug!("{:?} deletes {:?}{}", self.tcb(cur).id, target, if whole_space { " and its space" } else { "" });
+        }
         if whole_space {
             self.delete_space_of(slot);
         } else {

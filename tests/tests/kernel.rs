@@ -20,6 +20,7 @@ fn boot_reaches_the_user_task_and_the_timer_ticks() {
         .expect("root pager 64.1 started")
         .expect("pager: root pager running")
         .expect("pager: no root server to page; exiting")
+        .expect("thread 64.1 of a privileged space exited")
         .expect("kernel: all threads have ended");
     // The kernel reports the ticks of its periodic timer at the end.
     let line = run.lines_with("all threads have ended")[0].to_string();

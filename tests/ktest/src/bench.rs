@@ -45,11 +45,17 @@ fn bench(name: &str, n: u64, bytes: u64, mut f: impl FnMut()) {
     println!("bench: {name} ops={n} cycles={cyc} ns={ns} cr3={}.{:02} mbps={mbps}", s.cr3 / n, s.cr3 * 100 / n % 100);
 }
 
+/// Replies with one word; long messages get a long reply. Kept lean so the
+/// figures are the kernel's, not the server's.
 extern "C" fn echo(_: u64) -> ! {
+    let long = Message::with(1, &[0; 10]);
     let mut r = sys::wait();
     loop {
-        let m = if r.msg.tag.untyped() > 6 { Message::with(1, &[0; 10]) } else { Message::with(1, &[r.msg.mr[0]]) };
-        r = ipc::reply_and_wait(r.from, &m);
+        r = if r.msg.tag.untyped() > 6 {
+            ipc::reply_and_wait(r.from, &long)
+        } else {
+            sys::reply_and_wait(r.from, &Msg { tag: abi::MsgTag::new(1, 1, 0), mr: r.msg.mr })
+        };
     }
 }
 
@@ -98,6 +104,9 @@ extern "C" fn map_client(arg: u64) -> ! {
 extern "C" fn string_client(arg: u64) -> ! {
     let (n, len) = (arg >> 24, arg & 0xff_ffff);
     static BUF: [u8; 65536] = [7; 65536];
+    // The kernel copies only between mapped pages (it does not fault them
+    // in), so page the buffer in first.
+    insn::touch_range(BUF.as_ptr() as u64, BUF.len() as u64, false);
     let main = main_id();
     for _ in 0..n {
         let mut m = Message::new(3);
@@ -113,6 +122,10 @@ static mut RECV_BUF: [u8; 65536] = [0; 65536];
 pub fn ipc(ctx: &Ctx) -> Result<(), String> {
     let remote = ctx.spawn_space(echo, 0, 150, ctx.mirror, ThreadId::NIL);
     let local = ctx.spawn_local(echo, 0, 150, ThreadId::NIL, 0);
+    // The cost of entering and leaving the kernel: an unknown kernel call.
+    bench("null_kernel_call", 10_000, 0, || {
+        sys::raw(abi::sysno::BASE + 0xff, 0, 0, 0, 0, 0, 0);
+    });
     let short = Msg::new(1, &[42]);
     bench("ipc_fastpath_inter_space", 10_000, 0, || {
         sys::call(remote.id, &short);
@@ -156,6 +169,22 @@ pub fn ipc(ctx: &Ctx) -> Result<(), String> {
         c * 100 / n % 100
     );
     SYSCALLS.store(0, Ordering::Relaxed);
+    Ok(())
+}
+
+/// A few fastpath round trips, for looking at the kernel's path with QEMU's
+/// execution trace (`-d exec`).
+pub fn trace(ctx: &Ctx) -> Result<(), String> {
+    let remote = ctx.spawn_space(echo, 0, 150, ctx.mirror, ThreadId::NIL);
+    let short = Msg::new(1, &[42]);
+    for _ in 0..100 {
+        sys::call(remote.id, &short);
+    }
+    sys::raw(abi::sysno::BASE + 0xfe, 0, 0, 0, 0, 0, 0); // marker: trace starts
+    for _ in 0..10 {
+        sys::call(remote.id, &short);
+    }
+    sys::raw(abi::sysno::BASE + 0xfe, 0, 0, 0, 0, 0, 0); // marker: trace ends
     Ok(())
 }
 
@@ -210,7 +239,7 @@ pub fn memory(ctx: &Ctx) -> Result<(), String> {
         let mut r = sys::ipc(ThreadId::NIL, k.id, Timeouts::NEVER, &Msg::default());
         let mut served = 0;
         while served < n {
-            sys::unmap(Fpage::new(BLOCK, 21, Rights::NONE), Rights::RWX, false).ok();
+            sys::unmap(Fpage::new(BLOCK, log2, Rights::NONE), Rights::RWX, false).ok();
             let mut m = Message::new(0);
             m.item(TypedItem::Map { fpage: Fpage::new(BLOCK, log2, Rights::RW), hotspot: MAP_REGION });
             served += 1;
@@ -240,7 +269,9 @@ pub fn memory(ctx: &Ctx) -> Result<(), String> {
 
     // Copying RPC with string items, for comparison.
     let u = Utcb::current();
-    u.set_string_buffer(core::ptr::addr_of_mut!(RECV_BUF) as u64, 65536);
+    let buf = core::ptr::addr_of_mut!(RECV_BUF) as u64;
+    insn::touch_range(buf, 65536, true); // mapped writable before the kernel copies into it
+    u.set_string_buffer(buf, 65536);
     for len in [4096u64, 65536] {
         let n = 300u64;
         let k = ctx.spawn_space(string_client, (n << 24) | len, 100, ctx.mirror, ThreadId::NIL);

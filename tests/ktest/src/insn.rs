@@ -72,3 +72,19 @@ pub fn read_u64(addr: u64) -> u64 {
     // SAFETY: as for `touch`.
     unsafe { core::ptr::read_volatile(addr as *const u64) }
 }
+
+/// Touch every page of `[addr, addr + len)` (reading, or writing a zero byte
+/// where `write`), so all of it is mapped.
+pub fn touch_range(addr: u64, len: u64, write: bool) {
+    let mut page = addr & !0xfff;
+    while page < addr + len {
+        let a = page.max(addr);
+        if write {
+            // SAFETY: as for `touch`, for a write of a byte the caller owns.
+            unsafe { core::ptr::write_volatile(a as *mut u8, 0) }
+        } else {
+            touch(a);
+        }
+        page += 4096;
+    }
+}

@@ -52,6 +52,7 @@ const TESTS: &[(&str, TestFn)] = &[
 /// Tests not in `all`: they need input, or measure instead of test.
 const EXTRA: &[(&str, TestFn)] = &[
     ("serial_irq", sched_tests::serial_irq),
+    ("trace_ipc", bench::trace),
     ("bench", |c| {
         bench::ipc(c)?;
         bench::memory(c)
