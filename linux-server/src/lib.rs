@@ -1,6 +1,12 @@
-//! The Linux personality's logic, independent of the microkernel: host-tested.
+//! The Linux personality's logic, independent of the microkernel: the Linux
+//! ABI, the VFS and ramfs, ELF process images and the initial stack, memory
+//! areas, the terminal line discipline. `no_std`, no `unsafe`, host-tested.
+//! The server binary (`main.rs` and the modules it declares) drives it.
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+
+pub mod linux;
+pub mod vfs;

@@ -1,0 +1,1 @@
+//! Linux dirent definitions (being written).

@@ -1,0 +1,1 @@
+//! Linux fcntl definitions (being written).

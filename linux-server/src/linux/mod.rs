@@ -1,0 +1,8 @@
+//! The Linux x86-64 ABI as the server speaks it: errno values, flags, and the
+//! layouts of the structures that cross the syscall boundary. Only facts about
+//! Linux live here, no server policy.
+
+pub mod dirent;
+pub mod errno;
+pub mod fcntl;
+pub mod stat;

@@ -1,0 +1,1 @@
+//! Linux stat definitions (being written).

@@ -1,0 +1,1 @@
+//! The VFS and ramfs (being written).
