@@ -16,7 +16,7 @@ use crate::thread::{MsgKind, SpaceRef};
 use abi::counters::Counters;
 use abi::error::Error;
 use abi::utcb::offset;
-use abi::{Fpage, Rights, PAGE_SIZE, USER_END};
+use abi::{Fpage, Rights, ThreadId, PAGE_SIZE, USER_END};
 
 /// Largest string item the kernel copies (it runs with interrupts off).
 pub const MAX_STRING: u64 = 4 << 20;
@@ -291,27 +291,40 @@ impl<M: Machine> Kernel<M> {
 
     // ---- unmap ---------------------------------------------------------
 
-    /// UNMAP: revoke rights of `fpage` (in the caller's space) from every
-    /// space that got the pages from the caller.
+    /// UNMAP: revoke rights of `fpage` (in the caller's space, or with `rdx`
+    /// naming a thread, in that thread's space — privileged) from every space
+    /// that got the pages from there, and optionally from there too.
     pub(crate) fn sys_unmap(&mut self, cur: u32) {
         let f = self.tcb(cur).frame;
         let fpage = Fpage(f.rdi);
+        let target = ThreadId(f.rdx);
+        let space = if target.is_nil() {
+            Some(self.tcb(cur).space)
+        } else if !self.space_of(cur).privileged {
+            self.tcb_mut(cur).frame.rax = Error::NoPermission.code();
+            return;
+        } else {
+            self.slot_of(target).map(|t| self.tcb(t).space)
+        };
+        let Some(space) = space else {
+            self.tcb_mut(cur).frame.rax = Error::NotExist.code();
+            return;
+        };
         if !fpage.is_valid() {
             self.tcb_mut(cur).frame.rax = Error::InvalidArgument.code();
             return;
         }
         let revoke = Rights((f.rsi & abi::sysno::unmap::RIGHTS_MASK) as u8);
         let own = f.rsi & abi::sysno::unmap::OWN != 0;
-        let space = self.tcb(cur).space.slot;
         let mut st = Status::default();
-        let pages = self.mapdb.pages_in(space, fpage.base(), fpage.end());
+        let pages = self.mapdb.pages_in(space.slot, fpage.base(), fpage.end());
         let (db, mut mmu) = self.mmu();
         for va in pages {
-            st.merge(db.unmap(&mut mmu, space, va, revoke, own));
+            st.merge(db.unmap(&mut mmu, space.slot, va, revoke, own));
         }
         let t = self.tcb_mut(cur);
         t.frame.rax = 0;
-        t.frame.rdx =
-            (st.accessed as u64) * abi::sysno::unmap::OUT_ACCESSED | (st.dirty as u64) * abi::sysno::unmap::OUT_DIRTY;
+        t.frame.rdx = (st.accessed as u64) * abi::sysno::unmap::OUT_ACCESSED
+            | (st.dirty as u64) * abi::sysno::unmap::OUT_DIRTY;
     }
 }

@@ -499,6 +499,33 @@ fn map_item_through_ipc_and_recursive_unmap() {
 }
 
 #[test]
+fn privileged_unmap_in_another_space_takes_only_its_mapping() {
+    let mut k = kernel();
+    let (server, _) = spawn(&mut k, 100);
+    let (a, aid) = spawn(&mut k, 100);
+    let (b, _) = spawn(&mut k, 100);
+    let frame = k.frames.alloc(&mut k.mach).unwrap();
+    let (ss, sa, sb) = (k.tcb(server).space.slot, k.tcb(a).space.slot, k.tcb(b).space.slot);
+    {
+        let (db, mut mmu) = k.mmu();
+        db.insert_root(&mut mmu, ss, 0x10_0000, frame, Rights::RW).unwrap();
+        db.map(&mut mmu, (ss, 0x10_0000), (sa, 0x40_0000), Rights::RW, false).unwrap();
+        db.map(&mut mmu, (ss, 0x10_0000), (sb, 0x40_0000), Rights::RW, false).unwrap();
+    }
+    // Take write access from A's mapping only.
+    let fp = Fpage::new(0x40_0000, 12, Rights::NONE).0;
+    assert_eq!(raw_syscall(&mut k, server, sysno::UNMAP, [fp, 2 | sysno::unmap::OWN, aid.0, 0, 0]), 0);
+    assert!(k.user_pa(k.tcb(a).space, 0x40_0000, true).is_none());
+    assert!(k.user_pa(k.tcb(a).space, 0x40_0000, false).is_some());
+    assert!(k.user_pa(k.tcb(b).space, 0x40_0000, true).is_some(), "B keeps its mapping");
+    // Unprivileged threads may not name another space.
+    let u = k.create_thread(None, ThreadId::NIL, ThreadId::NIL, UTCB, 100).unwrap();
+    let us = k.slot_of(u).unwrap();
+    k.wake(us);
+    assert_eq!(raw_syscall(&mut k, us, sysno::UNMAP, [fp, 7 | sysno::unmap::OWN, aid.0, 0, 0]), Error::NoPermission.code());
+}
+
+#[test]
 fn map_item_without_window_maps_nothing() {
     let mut k = kernel();
     let (pager, pid) = spawn(&mut k, 100);

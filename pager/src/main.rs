@@ -92,7 +92,8 @@ impl Pager {
         let Some(pa) = self.pool.alloc(log2 as u32 - 12) else { return error(1) };
         window::zero(pa, 1 << log2);
         let mut m = Message::with(proto::OK, &[pa]);
-        m.item(TypedItem::Map { fpage: Fpage::new(window::addr(pa), log2 as u32, Rights::RW), hotspot: dest });
+        // All rights: the client decides what its own clients may do with it.
+        m.item(TypedItem::Map { fpage: Fpage::new(window::addr(pa), log2 as u32, Rights::RWX), hotspot: dest });
         m
     }
 

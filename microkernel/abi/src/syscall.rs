@@ -179,8 +179,16 @@ pub fn thread_start(thread: ThreadId, ip: u64, sp: u64) -> Result<(), crate::Err
 /// Revoke `rights` of `fpage` from every space that got it from the caller
 /// (and from the caller too with `own`). Returns accessed/dirty status bits.
 pub fn unmap(fpage: Fpage, rights: crate::Rights, own: bool) -> Result<u64, crate::Error> {
+    unmap_in(ThreadId::NIL, fpage, rights, own)
+}
+
+/// `unmap` in the space of `thread` (privileged; nil: the caller's space).
+/// With `own`, the mappings of that space itself lose the rights too — how a
+/// server takes a page away from one client without touching others that
+/// share the frame.
+pub fn unmap_in(thread: ThreadId, fpage: Fpage, rights: crate::Rights, own: bool) -> Result<u64, crate::Error> {
     let ctl = rights.bits() as u64 | if own { sysno::unmap::OWN } else { 0 };
-    let r = raw(sysno::UNMAP, fpage.0, ctl, 0, 0, 0, 0);
+    let r = raw(sysno::UNMAP, fpage.0, ctl, thread.0, 0, 0, 0);
     result(r[0]).map(|_| r[3])
 }
 
