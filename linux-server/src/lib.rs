@@ -8,5 +8,8 @@
 
 extern crate alloc;
 
+pub mod exec;
 pub mod linux;
+pub mod mm;
+pub mod tty;
 pub mod vfs;

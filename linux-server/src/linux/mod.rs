@@ -4,5 +4,10 @@
 
 pub mod dirent;
 pub mod errno;
+pub mod auxv;
 pub mod fcntl;
+pub mod mman;
+pub mod signal;
+pub mod termios;
 pub mod stat;
+pub mod sysno;

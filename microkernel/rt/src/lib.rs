@@ -18,6 +18,7 @@ pub mod console;
 pub mod ipc;
 pub mod kip;
 pub mod pager;
+pub mod port;
 pub mod thread;
 pub mod utcb;
 

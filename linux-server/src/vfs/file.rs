@@ -1,0 +1,90 @@
+//! Regular-file contents: `pread`/`pwrite`-style reads and writes at an
+//! offset, and `truncate`. File positions, `O_APPEND` (write at the current
+//! size) and device or pipe I/O are the caller's; here every other kind is
+//! `EISDIR` (a directory) or `EINVAL`.
+//!
+//! Sizes are limited to [`Vfs::max_file_size`]: like Linux at `s_maxbytes`, a
+//! write starting at or beyond it is `EFBIG`, one crossing it is cut short
+//! there, and truncating past it is `EFBIG`. Writing past the end fills the
+//! gap with zeros (files are not sparse in memory). Only a write of at least
+//! one byte, and every truncate, sets mtime and ctime (as Linux). Reads leave
+//! atime alone (see the `vfs` module doc).
+
+use super::inode::{Data, Node};
+use super::{Ino, Vfs};
+use crate::linux::errno::*;
+use crate::linux::stat::Timespec;
+
+impl Vfs {
+    /// The whole contents of regular file `ino` (for `exec` and `mmap`).
+    pub fn data(&self, ino: Ino) -> SysResult<&[u8]> {
+        match &self.inode(ino)?.node {
+            Node::File(d) => Ok(d.bytes()),
+            Node::Dir(_) => Err(EISDIR),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Copies bytes from `offset` into `buf`; returns how many (0 at or past
+    /// the end).
+    pub fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
+        let data = self.data(ino)?;
+        let Ok(start) = usize::try_from(offset) else { return Ok(0) };
+        let Some(src) = data.get(start..) else { return Ok(0) };
+        let n = src.len().min(buf.len());
+        buf[..n].copy_from_slice(&src[..n]);
+        Ok(n)
+    }
+
+    /// Writes `src` at `offset`; returns how many bytes were written.
+    pub fn write_at(&mut self, ino: Ino, offset: u64, src: &[u8], now: Timespec) -> SysResult<usize> {
+        let max = self.max_file_size;
+        let inode = self.inode_mut(ino)?;
+        let data = file_data(&mut inode.node)?;
+        if src.is_empty() {
+            return Ok(0);
+        }
+        if offset >= max {
+            return Err(EFBIG);
+        }
+        // Both fit in usize: the limit is at most isize::MAX.
+        let room = usize::try_from(max - offset).map_err(|_| EFBIG)?;
+        let src = &src[..src.len().min(room)];
+        data.write_at(usize::try_from(offset).map_err(|_| EFBIG)?, src)?;
+        inode.mtime = now;
+        inode.ctime = now;
+        Ok(src.len())
+    }
+
+    /// Sets the size of regular file `ino` to `len`, cutting or zero-filling.
+    pub fn truncate(&mut self, ino: Ino, len: u64, now: Timespec) -> SysResult<()> {
+        let max = self.max_file_size;
+        let inode = self.inode_mut(ino)?;
+        let data = file_data(&mut inode.node)?;
+        if len > max {
+            return Err(EFBIG);
+        }
+        data.set_len(usize::try_from(len).map_err(|_| EFBIG)?)?;
+        inode.mtime = now;
+        inode.ctime = now;
+        Ok(())
+    }
+
+    /// Size in bytes as `stat` reports it.
+    pub fn size(&self, ino: Ino) -> SysResult<u64> {
+        Ok(self.stat(ino)?.size as u64)
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_borrowed(&self, ino: Ino) -> bool {
+        matches!(&self.inodes.get(&ino).map(|i| &i.node), Some(Node::File(d)) if d.is_borrowed())
+    }
+}
+
+fn file_data(node: &mut Node) -> SysResult<&mut Data> {
+    match node {
+        Node::File(d) => Ok(d),
+        Node::Dir(_) => Err(EISDIR),
+        _ => Err(EINVAL),
+    }
+}
