@@ -1,13 +1,113 @@
-//! The linux-server (not yet implemented): the foundation build boots it to
-//! show the boot chain works, and it powers the machine off.
+//! The linux-server: runs unmodified static Linux x86-64 binaries on the
+//! microkernel. It is the second initial server, paged by the root pager;
+//! Linux processes are its clients — it is their exception handler (a trapped
+//! `syscall` arrives as an exception message) and their pager (it maps them
+//! pages of its own memory pool, which it gets from the root pager).
+//!
+//! Startup: map the initrd (boot module 2) and build the root file system
+//! from it, take over the console, then run `/etc/command` (argv as
+//! NUL-separated strings, written by `scripts/run -- CMD...`) or `/init` as
+//! process 1. When process 1 exits, print `### exit status N` and power off.
 
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+mod clock;
+mod console;
+mod files;
+mod lifecycle;
+mod loader;
+mod mm;
+mod pagecache;
+mod pool;
+mod process;
+mod procfs;
+mod server;
+mod syscalls;
+mod uaccess;
+
+use abi::ThreadId;
+use alloc::vec::Vec;
+use linux_server::vfs::Vfs;
+use rt::println;
+
 rt::entry!(main);
-rt::declare_heap!(64 << 10);
+// The server's own heap: page tables, VFS, file data written by processes.
+// It lives in .bss, so only the pages it really uses are ever paged in.
+rt::declare_heap!(768 << 20);
+
+/// Where the initrd appears in the server: its physical address plus this.
+const INITRD_MIRROR: u64 = abi::window::SERVER_SLOT + (16 << 30);
+
+/// Map boot module `index` read-only into the server; its bytes.
+fn map_module(pager: ThreadId, index: usize) -> Option<&'static [u8]> {
+    let m = *rt::kip::kip().modules().get(index)?;
+    let (start, end) = (m.start & !0xfff, (m.start + m.size + 0xfff) & !0xfff);
+    let mut pa = start;
+    while pa < end {
+        let mut log2 = 12;
+        while log2 < 30 && pa % (1 << (log2 + 1)) == 0 && pa + (1 << (log2 + 1)) <= end {
+            log2 += 1;
+        }
+        if let Err(e) = rt::pager::frame(pager, pa, log2, INITRD_MIRROR + pa) {
+            println!("linux-server: cannot map boot module {index} at {pa:#x}: {e:?}");
+            return None;
+        }
+        pa += 1 << log2;
+    }
+    Some(pool::initrd_bytes(INITRD_MIRROR + m.start, m.size as usize))
+}
 
 fn main() {
-    rt::println!("linux-server: not implemented yet; powering off");
-    let _ = rt::sys::shutdown(0);
+    let kip = rt::kip::kip();
+    let me = rt::utcb::Utcb::current().my_id();
+    let clock = clock::Clock::from_kip();
+    let now = files::timespec(clock.realtime_ns());
+    let vfs = match map_module(kip.root_pager, 2) {
+        Some(archive) => match Vfs::from_cpio(archive, now) {
+            Ok(v) => v,
+            Err(e) => {
+                println!("linux-server: the initrd is not a valid cpio archive: {e}");
+                let _ = rt::sys::shutdown(125);
+                return;
+            }
+        },
+        None => {
+            println!("linux-server: no initrd (boot module 2); starting with an empty root");
+            Vfs::new(now)
+        }
+    };
+    let console = console::Console::init(me);
+    let mut s = server::Server {
+        me,
+        pool: pool::Pool::new(kip.root_pager),
+        vfs,
+        clock,
+        console,
+        procs: Default::default(),
+        tasks: Default::default(),
+        by_kid: Default::default(),
+        next_pid: 1,
+        timers: Default::default(),
+        outbox: Vec::new(),
+        enosys_logged: Default::default(),
+        hostname: b"(none)".to_vec(),
+        proc_dir: None,
+        proc_files: Default::default(),
+        page_cache: Default::default(),
+        rng: rt::port::rdtsc(),
+    };
+    s.setup_devices();
+    let (path, argv) = s.initial_command();
+    let envp: Vec<Vec<u8>> =
+        [b"HOME=/".to_vec(), b"PATH=/bin:/sbin:/usr/bin:/usr/sbin".to_vec(), b"TERM=linux".to_vec()].into();
+    if let Err(e) = s.spawn_init(&path, argv, envp) {
+        println!("linux-server: cannot run {}: {}", core::str::from_utf8(&path).unwrap_or("?"), e);
+        s.console.write(b"### exit status 127\n");
+        let _ = rt::sys::shutdown(127);
+        return;
+    }
+    s.run()
 }

@@ -41,6 +41,7 @@ pub fn load(bytes: &[u8], ino: u64) -> Result<Image, (Errno, elfload::ElfError)>
             backing: Backing::File { ino, offset: s.offset - (s.vaddr - start), data_end: s.vaddr + s.filesz },
             shared: false,
             stack: false,
+            max_prot: Prot::ALL,
         };
         // A later segment takes over pages it shares with earlier ones.
         let mut kept = Vec::new();

@@ -162,7 +162,16 @@ mod tests {
         let top = 0x7f7f_ffff_f000;
         let argv = vec![b"/bin/echo".to_vec(), b"hello".to_vec()];
         let envp = vec![b"PATH=/bin".to_vec()];
-        let aux = AuxInfo { phdr: 0x400040, phent: 56, phnum: 9, entry: 0x401000, hwcap: 0x178bfbff, uid: 0, gid: 0, minsigstksz: 2048 };
+        let aux = AuxInfo {
+            phdr: 0x400040,
+            phent: 56,
+            phnum: 9,
+            entry: 0x401000,
+            hwcap: 0x178bfbff,
+            uid: 0,
+            gid: 0,
+            minsigstksz: 2048,
+        };
         let s = build(top, &argv, &envp, b"/bin/echo", [7; 16], &aux).unwrap();
         assert_eq!(s.sp % 16, 0, "rsp 16-byte aligned at entry");
         assert_eq!(s.sp + s.bytes.len() as u64, top);

@@ -2,12 +2,12 @@
 //! layouts of the structures that cross the syscall boundary. Only facts about
 //! Linux live here, no server policy.
 
+pub mod auxv;
 pub mod dirent;
 pub mod errno;
-pub mod auxv;
 pub mod fcntl;
 pub mod mman;
 pub mod signal;
-pub mod termios;
 pub mod stat;
 pub mod sysno;
+pub mod termios;

@@ -17,6 +17,10 @@ pub struct Prot {
 impl Prot {
     pub const NONE: Prot = Prot { read: false, write: false, exec: false };
     pub const RW: Prot = Prot { read: true, write: true, exec: false };
+    pub const ALL: Prot = Prot { read: true, write: true, exec: true };
+    pub fn contains(self, o: Prot) -> bool {
+        (self.read || !o.read) && (self.write || !o.write) && (self.exec || !o.exec)
+    }
     pub fn from_linux(p: u64) -> Prot {
         Prot { read: p & 1 != 0, write: p & 2 != 0, exec: p & 4 != 0 }
     }
@@ -46,6 +50,9 @@ pub struct Vma {
     pub shared: bool,
     /// The stack (grows down; shown as [stack]).
     pub stack: bool,
+    /// The most `mprotect` may grant (a shared mapping of a file opened
+    /// read-only can never become writable: Linux's VM_MAYWRITE).
+    pub max_prot: Prot,
 }
 
 impl Vma {
@@ -68,6 +75,15 @@ impl Vma {
         }
         v
     }
+}
+
+/// Why `protect` refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ProtectError {
+    /// Part of the range is not mapped (ENOMEM).
+    Unmapped,
+    /// An area may not get that protection (EACCES).
+    NotAllowed,
 }
 
 #[derive(Clone, Default, Debug)]
@@ -107,13 +123,8 @@ impl VmaSet {
 
     /// Remove `[start, end)` from every area it touches; returns the removed pieces.
     pub fn remove(&mut self, start: u64, end: u64) -> Vec<Vma> {
-        let touched: Vec<u64> = self
-            .map
-            .range(..end)
-            .rev()
-            .take_while(|(_, v)| v.end > start)
-            .map(|(&s, _)| s)
-            .collect();
+        let touched: Vec<u64> =
+            self.map.range(..end).rev().take_while(|(_, v)| v.end > start).map(|(&s, _)| s).collect();
         let mut removed = Vec::new();
         for s in touched {
             let v = self.map.remove(&s).expect("listed above");
@@ -150,9 +161,12 @@ impl VmaSet {
 
     /// Change the protection of `[start, end)`; it must be fully covered
     /// (Linux: ENOMEM otherwise, with nothing changed).
-    pub fn protect(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), ()> {
+    pub fn protect(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), ProtectError> {
         if !self.covered(start, end) {
-            return Err(());
+            return Err(ProtectError::Unmapped);
+        }
+        if self.map.range(..end).rev().take_while(|(_, v)| v.end > start).any(|(_, v)| !v.max_prot.contains(prot)) {
+            return Err(ProtectError::NotAllowed);
         }
         for mut v in self.remove(start, end) {
             v.prot = prot;
@@ -165,18 +179,25 @@ impl VmaSet {
     /// Join neighbours that became identical (as Linux merges areas), so
     /// repeated mprotect calls do not fragment the set without bound.
     fn merge_around(&mut self, start: u64, end: u64) {
-        let keys: Vec<u64> = self.map.range(..=end).rev().take_while(|(_, v)| v.end + PAGE > start).map(|(&k, _)| k).collect();
+        let keys: Vec<u64> =
+            self.map.range(..=end).rev().take_while(|(_, v)| v.end + PAGE > start).map(|(&k, _)| k).collect();
         for k in keys.into_iter().rev() {
             while let Some(&v) = self.map.get(&k) {
                 let Some(&next) = self.map.get(&v.end) else { break };
                 let same_backing = match (v.backing, next.backing) {
                     (Backing::Anon, Backing::Anon) => true,
-                    (Backing::File { ino: a, offset: oa, data_end: da }, Backing::File { ino: b, offset: ob, data_end: db }) => {
-                        a == b && da == db && oa + v.len() == ob
-                    }
+                    (
+                        Backing::File { ino: a, offset: oa, data_end: da },
+                        Backing::File { ino: b, offset: ob, data_end: db },
+                    ) => a == b && da == db && oa + v.len() == ob,
                     _ => false,
                 };
-                if !(same_backing && v.prot == next.prot && v.shared == next.shared && v.stack == next.stack) {
+                if !(same_backing
+                    && v.prot == next.prot
+                    && v.shared == next.shared
+                    && v.stack == next.stack
+                    && v.max_prot == next.max_prot)
+                {
                     break;
                 }
                 self.map.remove(&next.start);
@@ -207,7 +228,7 @@ mod tests {
     use super::*;
 
     fn anon(s: u64, e: u64, prot: Prot) -> Vma {
-        Vma { start: s, end: e, prot, backing: Backing::Anon, shared: false, stack: false }
+        Vma { start: s, end: e, prot, backing: Backing::Anon, shared: false, stack: false, max_prot: Prot::ALL }
     }
 
     #[test]
@@ -233,6 +254,7 @@ mod tests {
             backing: Backing::File { ino: 7, offset: 0x3000, data_end: 0x18000 },
             shared: false,
             stack: false,
+            max_prot: Prot::ALL,
         };
         s.insert(file);
         let removed = s.remove(0x12000, 0x14000);
@@ -254,7 +276,12 @@ mod tests {
         assert_eq!(s.find(0x3000).unwrap().prot, Prot::NONE);
         s.protect(0x3000, 0x4000, Prot::RW).unwrap();
         assert_eq!(s.iter().count(), 1, "identical neighbours merge");
-        assert!(s.protect(0x8000, 0xa000, Prot::NONE).is_err(), "hole at 0x9000");
+        assert_eq!(s.protect(0x8000, 0xa000, Prot::NONE), Err(ProtectError::Unmapped), "hole at 0x9000");
+        let mut ro = anon(0x20000, 0x21000, Prot { read: true, write: false, exec: false });
+        ro.max_prot = Prot { read: true, write: false, exec: true };
+        s.insert(ro);
+        assert_eq!(s.protect(0x20000, 0x21000, Prot::RW), Err(ProtectError::NotAllowed));
+        assert!(s.protect(0x20000, 0x21000, Prot { read: true, write: false, exec: true }).is_ok());
         assert_eq!(s.find(0x8000).unwrap().prot, Prot::RW, "a failed mprotect changes nothing");
     }
 

@@ -231,9 +231,10 @@ impl LineDiscipline {
                 return ReadResult::Eof;
             }
             // The end of the first complete line: a newline/EOL, or a ^D.
-            let nl = self.ready.iter().position(|&c| {
-                c == b'\n' || (c != 0 && (c == self.termios.cc[VEOL] || c == self.termios.cc[VEOL2]))
-            });
+            let nl = self
+                .ready
+                .iter()
+                .position(|&c| c == b'\n' || (c != 0 && (c == self.termios.cc[VEOL] || c == self.termios.cc[VEOL2])));
             let mark = self.eof_marks.front().map(|&(p, _)| p);
             let end = match (nl.map(|i| i + 1), mark) {
                 (Some(a), Some(b)) => a.min(b),

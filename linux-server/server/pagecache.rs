@@ -1,0 +1,89 @@
+//! The page cache for shared file mappings.
+//!
+//! A file's contents live in the VFS (heap memory of the server); a process
+//! maps pages of the pool. For MAP_SHARED file mappings both must show the
+//! same bytes: every process mapping page *n* of a file shares one pool frame
+//! for it (held here), stores by the processes are folded back into the VFS
+//! before anyone reads the file through it, and writes through the VFS are
+//! copied into the cached frames. Private mappings do not use the cache: they
+//! get their own copy of the file's bytes at the first fault.
+
+use crate::server::Server;
+use linux_server::linux::errno::*;
+use linux_server::mm::pages::Frame;
+use linux_server::mm::PAGE;
+use linux_server::vfs::Ino;
+
+impl Server {
+    /// The shared frame for page `index` of file `ino` (one reference is the
+    /// caller's).
+    pub fn cache_frame(&mut self, ino: Ino, index: u64) -> SysResult<Frame> {
+        if let Some(&f) = self.page_cache.get(&(ino, index)) {
+            self.pool.get(f);
+            return Ok(f);
+        }
+        let f = self.pool.alloc().ok_or(ENOMEM)?;
+        let _ = self.vfs.read_at(ino, index * PAGE, &mut self.pool.frame_mut(f)[..]);
+        self.pool.get(f); // the cache's own reference
+        self.page_cache.insert((ino, index), f);
+        let _ = self.vfs.open_ref(ino);
+        Ok(f)
+    }
+
+    /// Fold the cached pages of `ino` back into the VFS (before it is read,
+    /// or when its last shared mapping goes).
+    pub fn cache_flush(&mut self, ino: Ino) {
+        if self.page_cache.is_empty() {
+            return;
+        }
+        let size = self.vfs.size(ino).unwrap_or(0);
+        let pages: alloc::vec::Vec<(u64, Frame)> =
+            self.page_cache.iter().filter(|((i, _), _)| *i == ino).map(|(&(_, idx), &f)| (idx, f)).collect();
+        let now = crate::files::timespec(self.clock.realtime_ns());
+        for (idx, f) in pages {
+            let off = idx * PAGE;
+            if off >= size {
+                continue;
+            }
+            let n = (size - off).min(PAGE) as usize;
+            let data = self.pool.frame(f)[..n].to_vec();
+            let _ = self.vfs.write_at(ino, off, &data, now);
+        }
+    }
+
+    /// The VFS contents of `ino` changed in `[off, off+len)` (a write or a
+    /// truncate): refresh the cached frames there.
+    pub fn cache_refresh(&mut self, ino: Ino, off: u64, len: u64) {
+        if self.page_cache.is_empty() {
+            return;
+        }
+        let first = off / PAGE;
+        let last = off.saturating_add(len).div_ceil(PAGE);
+        let pages: alloc::vec::Vec<(u64, Frame)> = self
+            .page_cache
+            .iter()
+            .filter(|((i, idx), _)| *i == ino && *idx >= first && *idx < last)
+            .map(|(&(_, idx), &f)| (idx, f))
+            .collect();
+        for (idx, f) in pages {
+            let page = self.pool.frame_mut(f);
+            page.fill(0);
+            let _ = self.vfs.read_at(ino, idx * PAGE, &mut page[..]);
+        }
+    }
+
+    /// Drop cached pages of `ino` nobody maps any more.
+    pub fn cache_trim(&mut self, ino: Ino) {
+        let unused: alloc::vec::Vec<(u64, Frame)> = self
+            .page_cache
+            .iter()
+            .filter(|((i, _), &f)| *i == ino && self.pool.refs(f) == 1)
+            .map(|(&(_, idx), &f)| (idx, f))
+            .collect();
+        for (idx, f) in unused {
+            self.page_cache.remove(&(ino, idx));
+            self.pool.put(f);
+            let _ = self.vfs.close_ref(ino);
+        }
+    }
+}

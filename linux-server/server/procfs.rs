@@ -1,0 +1,346 @@
+//! /proc and /dev, and what runs first.
+//!
+//! /proc lives in the VFS like everything else: the server creates its
+//! directories and files there, and registers which of them are /proc files.
+//! A /proc file is empty in the VFS; opening it generates its contents into a
+//! snapshot, as Linux's seq_file does at read time. Links that depend on who
+//! looks (`/proc/self`, `/proc/<pid>/exe`, `/proc/<pid>/cwd`) are magic links
+//! resolved with the calling process's view.
+
+use crate::process::{Pid, Process};
+use crate::server::Server;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use linux_server::vfs::{Ino, Kind, MagicTarget, Owner, Resolver, Vfs};
+
+/// What a /proc file shows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ProcFile {
+    MemInfo,
+    CpuInfo,
+    Uptime,
+    Version,
+    Mounts,
+    Filesystems,
+    LoadAvg,
+    Stat,
+    Cmdline(Pid),
+    PidStat(Pid),
+    Status(Pid),
+    Maps(Pid),
+    Environ(Pid),
+}
+
+/// Magic link numbers: `/proc/self`, and per process `exe` and `cwd`.
+const LINK_SELF: u32 = 1;
+const LINK_EXE: u32 = 1;
+const LINK_CWD: u32 = 2;
+
+fn pid_link(pid: Pid, what: u32) -> u32 {
+    ((pid as u32) << 4) | what
+}
+
+/// Resolves magic links for one calling process.
+pub struct Magic<'a> {
+    pub pid: Pid,
+    pub procs: &'a BTreeMap<Pid, Process>,
+    /// For the text of `cwd` links; absent while the VFS is being changed.
+    pub vfs: Option<&'a Vfs>,
+}
+
+impl Resolver for Magic<'_> {
+    fn magic_link(&self, id: u32) -> Option<MagicTarget> {
+        if id == LINK_SELF {
+            return Some(MagicTarget::Path(format!("{}", self.pid).into_bytes()));
+        }
+        let (pid, what) = ((id >> 4) as Pid, id & 0xf);
+        let p = self.procs.get(&pid)?;
+        match what {
+            LINK_EXE => Some(MagicTarget::Jump { ino: p.exe_ino, text: p.exe.clone() }),
+            LINK_CWD => {
+                let text = self.vfs.and_then(|v| v.path_of(p.cwd).ok()).unwrap_or_default();
+                Some(MagicTarget::Jump { ino: p.cwd, text })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Where `/proc/self` starts: ids with a zero pid part are global links.
+const _: () = assert!(LINK_SELF < 16);
+
+impl Server {
+    /// The resolver for process `pid`'s lookups.
+    pub fn magic(&self, pid: Pid) -> Magic<'_> {
+        Magic { pid, procs: &self.procs, vfs: Some(&self.vfs) }
+    }
+
+    fn now_ts(&self) -> linux_server::linux::stat::Timespec {
+        crate::files::timespec(self.clock.realtime_ns())
+    }
+
+    /// Create /dev's nodes (if the initrd lacks them) and /proc's files.
+    pub fn setup_devices(&mut self) {
+        let now = self.now_ts();
+        let root = self.vfs.root();
+        let dir = |vfs: &mut Vfs, parent: Ino, name: &[u8], perm: u32| -> Option<Ino> {
+            match vfs.lookup_child(parent, name) {
+                Ok(i) => Some(i),
+                Err(_) => vfs.mkdir(parent, name, perm, Owner::ROOT, now).ok(),
+            }
+        };
+        if let Some(dev) = dir(&mut self.vfs, root, b"dev", 0o755) {
+            let nodes: [(&[u8], u32, u32, u32); 9] = [
+                (b"console", 5, 1, 0o600),
+                (b"tty", 5, 0, 0o666),
+                (b"ttyS0", 4, 64, 0o660),
+                (b"null", 1, 3, 0o666),
+                (b"zero", 1, 5, 0o666),
+                (b"full", 1, 7, 0o666),
+                (b"random", 1, 8, 0o666),
+                (b"urandom", 1, 9, 0o666),
+                (b"kmsg", 1, 11, 0o644),
+            ];
+            for (name, maj, min, perm) in nodes {
+                if self.vfs.lookup_child(dev, name).is_err() {
+                    let _ = self.vfs.mknod(dev, name, Kind::CharDevice(maj, min), perm, Owner::ROOT, now);
+                }
+            }
+            if self.vfs.lookup_child(dev, b"fd").is_err() {
+                let _ = self.vfs.symlink(dev, b"fd", b"/proc/self/fd", Owner::ROOT, now);
+            }
+            for (name, fd) in [
+                (&b"stdin"[..], &b"/proc/self/fd/0"[..]),
+                (b"stdout", b"/proc/self/fd/1"),
+                (b"stderr", b"/proc/self/fd/2"),
+            ] {
+                if self.vfs.lookup_child(dev, name).is_err() {
+                    let _ = self.vfs.symlink(dev, name, fd, Owner::ROOT, now);
+                }
+            }
+        }
+        if let Some(proc_) = dir(&mut self.vfs, root, b"proc", 0o555) {
+            self.proc_dir = Some(proc_);
+            let _ = self.vfs.magic_link(proc_, b"self", LINK_SELF, now);
+            let files: [(&[u8], ProcFile); 8] = [
+                (b"meminfo", ProcFile::MemInfo),
+                (b"cpuinfo", ProcFile::CpuInfo),
+                (b"uptime", ProcFile::Uptime),
+                (b"version", ProcFile::Version),
+                (b"mounts", ProcFile::Mounts),
+                (b"filesystems", ProcFile::Filesystems),
+                (b"loadavg", ProcFile::LoadAvg),
+                (b"stat", ProcFile::Stat),
+            ];
+            for (name, pf) in files {
+                if let Ok(ino) = self.vfs.create(proc_, name, 0o444, Owner::ROOT, now) {
+                    self.proc_files.insert(ino, pf);
+                }
+            }
+        }
+        if let Ok(h) = self.vfs.lookup(root, b"/etc/hostname", true, &linux_server::vfs::NoMagic) {
+            if let Ok(data) = self.vfs.data(h) {
+                let name: Vec<u8> = data.iter().copied().take_while(|&b| b != b'\n').take(64).collect();
+                if !name.is_empty() {
+                    self.hostname = name;
+                }
+            }
+        }
+    }
+
+    /// What process 1 runs: `/etc/command`'s argv (NUL-separated) if there is
+    /// one, else `init=` from the kernel command line, else `/init`.
+    pub fn initial_command(&mut self) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let root = self.vfs.root();
+        if let Ok(ino) = self.vfs.lookup(root, b"/etc/command", true, &linux_server::vfs::NoMagic) {
+            if let Ok(data) = self.vfs.data(ino) {
+                let argv: Vec<Vec<u8>> =
+                    data.split(|&b| b == 0).filter(|s| !s.is_empty()).map(|s| s.to_vec()).collect();
+                if let Some(first) = argv.first() {
+                    return (self.search_path(first), argv);
+                }
+            }
+        }
+        let init = rt::kip::kip().cmdline_arg("init").unwrap_or("/init").as_bytes().to_vec();
+        (init.clone(), alloc::vec![init])
+    }
+
+    /// A command name without a slash is looked up in the default PATH.
+    fn search_path(&self, name: &[u8]) -> Vec<u8> {
+        if name.contains(&b'/') {
+            return name.to_vec();
+        }
+        for dir in [&b"/bin"[..], b"/sbin", b"/usr/bin", b"/usr/sbin"] {
+            let mut p = dir.to_vec();
+            p.push(b'/');
+            p.extend_from_slice(name);
+            if self.vfs.lookup(self.vfs.root(), &p, true, &linux_server::vfs::NoMagic).is_ok() {
+                return p;
+            }
+        }
+        name.to_vec()
+    }
+
+    /// /proc/<pid>: created with the process.
+    pub fn proc_add(&mut self, pid: Pid) {
+        let Some(proc_) = self.proc_dir else { return };
+        let now = self.now_ts();
+        let name = format!("{pid}");
+        let Ok(d) = self.vfs.mkdir(proc_, name.as_bytes(), 0o555, Owner::ROOT, now) else { return };
+        let _ = self.vfs.magic_link(d, b"exe", pid_link(pid, LINK_EXE), now);
+        let _ = self.vfs.magic_link(d, b"cwd", pid_link(pid, LINK_CWD), now);
+        for (n, f) in [
+            (&b"cmdline"[..], ProcFile::Cmdline(pid)),
+            (b"stat", ProcFile::PidStat(pid)),
+            (b"status", ProcFile::Status(pid)),
+            (b"maps", ProcFile::Maps(pid)),
+            (b"environ", ProcFile::Environ(pid)),
+        ] {
+            if let Ok(ino) = self.vfs.create(d, n, 0o444, Owner::ROOT, now) {
+                self.proc_files.insert(ino, f);
+            }
+        }
+    }
+
+    /// /proc/<pid> goes with the process.
+    pub fn proc_remove(&mut self, pid: Pid) {
+        let Some(proc_) = self.proc_dir else { return };
+        let now = self.now_ts();
+        let name = format!("{pid}");
+        let Ok(d) = self.vfs.lookup_child(proc_, name.as_bytes()) else { return };
+        for n in [&b"exe"[..], b"cwd", b"cmdline", b"stat", b"status", b"maps", b"environ"] {
+            if let Ok(ino) = self.vfs.lookup_child(d, n) {
+                self.proc_files.remove(&ino);
+            }
+            let _ = self.vfs.unlink(d, n, now);
+        }
+        let _ = self.vfs.rmdir(proc_, name.as_bytes(), now);
+    }
+
+    /// The contents of a /proc file, generated now.
+    pub fn proc_contents(&mut self, f: ProcFile) -> Vec<u8> {
+        let mut s = String::new();
+        use core::fmt::Write;
+        match f {
+            ProcFile::MemInfo => {
+                let (free, total) = rt::pager::stats(rt::kip::kip().root_pager)
+                    .map(|st| (st.free_pages * 4, st.total_pages * 4))
+                    .unwrap_or((0, 0));
+                let (used, pool) = self.pool.usage();
+                let free = free + (pool - used) * 4;
+                let _ = write!(
+                    s,
+                    "MemTotal:       {total:8} kB\nMemFree:        {free:8} kB\nMemAvailable:   {free:8} kB\n\
+                     Buffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\n\
+                     SwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n"
+                );
+            }
+            ProcFile::CpuInfo => {
+                let _ = write!(
+                    s,
+                    "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: QEMU TCG CPU\ncpu MHz\t\t: {}\n\
+                     cache size\t: 512 KB\nphysical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\n\
+                     fpu\t\t: yes\nflags\t\t: fpu tsc sse sse2\nbogomips\t: {}\n\n",
+                    rt::kip::kip().tsc_hz / 1_000_000,
+                    rt::kip::kip().tsc_hz / 500_000
+                );
+            }
+            ProcFile::Uptime => {
+                let ns = self.clock.now_ns();
+                let _ = writeln!(s, "{}.{:02} 0.00", ns / 1_000_000_000, (ns / 10_000_000) % 100);
+            }
+            ProcFile::Version => {
+                let _ = writeln!(s, "Linux version 6.1.0-l4linux (linux-server on a microkernel) #1 SMP");
+            }
+            ProcFile::Mounts => s.push_str("rootfs / rootfs rw 0 0\nproc /proc proc rw 0 0\n"),
+            ProcFile::Filesystems => s.push_str("nodev\trootfs\nnodev\tproc\nnodev\ttmpfs\n"),
+            ProcFile::LoadAvg => {
+                let _ = writeln!(s, "0.00 0.00 0.00 1/{} {}", self.procs.len(), self.next_pid - 1);
+            }
+            ProcFile::Stat => {
+                let ticks = self.clock.now_ns() / 10_000_000;
+                let _ = write!(
+                    s,
+                    "cpu  {ticks} 0 0 0 0 0 0 0 0 0\ncpu0 {ticks} 0 0 0 0 0 0 0 0 0\nbtime {}\nprocesses {}\n",
+                    rt::kip::kip().boot_epoch_secs,
+                    self.next_pid - 1
+                );
+            }
+            ProcFile::Cmdline(pid) => return self.proc_cmdline(pid, false),
+            ProcFile::Environ(pid) => return self.proc_cmdline(pid, true),
+            ProcFile::PidStat(pid) => {
+                if let Some(p) = self.procs.get(&pid) {
+                    let comm = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+                    let comm = core::str::from_utf8(comm).unwrap_or("?");
+                    let rss = p.mm.pt.len();
+                    let _ = writeln!(
+                        s,
+                        "{pid} ({comm}) R {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 0 {} {rss} 18446744073709551615",
+                        p.ppid,
+                        p.pgid,
+                        p.sid,
+                        rss * 4096
+                    );
+                }
+            }
+            ProcFile::Status(pid) => {
+                if let Some(p) = self.procs.get(&pid) {
+                    let comm = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+                    let _ = write!(
+                        s,
+                        "Name:\t{}\nState:\tR (running)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{}\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n\
+                         VmRSS:\t{} kB\nThreads:\t{}\n",
+                        core::str::from_utf8(comm).unwrap_or("?"),
+                        p.ppid,
+                        p.mm.pt.len() * 4,
+                        p.tasks.len()
+                    );
+                }
+            }
+            ProcFile::Maps(pid) => {
+                if let Some(p) = self.procs.get(&pid) {
+                    for v in p.mm.vmas.iter() {
+                        let _ = writeln!(
+                            s,
+                            "{:08x}-{:08x} {}{}{}{} 00000000 00:00 0 {}",
+                            v.start,
+                            v.end,
+                            if v.prot.read { 'r' } else { '-' },
+                            if v.prot.write { 'w' } else { '-' },
+                            if v.prot.exec { 'x' } else { '-' },
+                            if v.shared { 's' } else { 'p' },
+                            if v.stack { "[stack]" } else { "" }
+                        );
+                    }
+                }
+            }
+        }
+        s.into_bytes()
+    }
+
+    /// argv (or envp) as NUL-separated strings, read from the process's stack.
+    fn proc_cmdline(&mut self, pid: Pid, env: bool) -> Vec<u8> {
+        let Some(p) = self.procs.get(&pid) else { return Vec::new() };
+        let (start, end) = (p.mm.arg_start, p.mm.arg_end);
+        if end <= start || end - start > (1 << 20) {
+            return Vec::new();
+        }
+        let all = self.read_user(pid, start, (end - start) as usize).unwrap_or_default();
+        // argv strings come first, then envp: split after argc strings.
+        let argc = self.procs[&pid].argc;
+        let mut at = 0;
+        for _ in 0..argc {
+            match all[at..].iter().position(|&b| b == 0) {
+                Some(n) => at += n + 1,
+                None => at = all.len(),
+            }
+        }
+        if env {
+            all[at.min(all.len())..].to_vec()
+        } else {
+            all[..at.min(all.len())].to_vec()
+        }
+    }
+}

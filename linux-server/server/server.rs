@@ -1,0 +1,229 @@
+//! The server's state and its event loop.
+//!
+//! One thread receives everything: trapped syscalls (exception messages),
+//! page faults of Linux processes (it is their pager), CPU exceptions, and the
+//! console's interrupts. A syscall that cannot complete (a console read with
+//! no input, a sleep) parks its thread — the server simply does not reply — and
+//! the reply is sent when the event it waits for happens. The server itself
+//! never blocks on anything but the next message (or the next timer).
+
+use crate::clock::Clock;
+use crate::console::Console;
+use crate::pool::Pool;
+use crate::process::{Pending, Pid, Process, Task, Tid, Wait};
+use abi::exception::{mr, reply, UserRegs, FRAME_WORDS};
+use abi::msg::kind;
+use abi::syscall::{self as sys, IpcResult};
+use abi::{ThreadId, Timeout, Timeouts};
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+use hashbrown::HashMap;
+use linux_server::vfs::Vfs;
+use rt::ipc::{self, Message};
+
+/// What becomes of the thread whose message was handled.
+pub enum Reply {
+    /// Return this value from the syscall (RAX).
+    Value(u64),
+    /// Resume with these registers (execve, arch_prctl, sigreturn...).
+    Regs(UserRegs),
+    /// A prepared message (page-fault replies with map items).
+    Msg(Message),
+    /// No reply now: the thread waits (parked) or is gone.
+    None,
+}
+
+pub struct Server {
+    pub me: ThreadId,
+    pub pool: Pool,
+    pub vfs: Vfs,
+    pub clock: Clock,
+    pub console: Console,
+    pub procs: BTreeMap<Pid, Process>,
+    pub tasks: BTreeMap<Tid, Task>,
+    /// Kernel thread ID -> Linux thread.
+    pub by_kid: HashMap<u64, Tid>,
+    pub next_pid: Pid,
+    /// Sleepers and timed waits: (deadline in ns since boot, thread).
+    pub timers: BTreeSet<(u64, Tid)>,
+    /// Replies to threads parked earlier, sent after the current message.
+    pub outbox: Vec<(ThreadId, Message)>,
+    /// Syscall numbers already reported as unimplemented.
+    pub enosys_logged: BTreeSet<u64>,
+    pub hostname: Vec<u8>,
+    /// The /proc directory and the /proc files in the VFS.
+    pub proc_dir: Option<linux_server::vfs::Ino>,
+    pub proc_files: HashMap<linux_server::vfs::Ino, crate::procfs::ProcFile>,
+    /// Shared file pages: (inode, page index) -> frame (see pagecache.rs).
+    pub page_cache: HashMap<(linux_server::vfs::Ino, u64), linux_server::mm::pages::Frame>,
+    /// State of the pseudo-random generator (getrandom, AT_RANDOM).
+    pub rng: u64,
+}
+
+fn value_msg(v: u64) -> Message {
+    Message::with(reply::SET_RAX, &[v])
+}
+
+pub fn regs_msg(r: &UserRegs) -> Message {
+    let mut w = [0u64; FRAME_WORDS + 1];
+    r.to_mrs(&mut w);
+    Message::with(reply::SET_FRAME, &w[1..])
+}
+
+impl Server {
+    /// The full register frame of the exception message just received.
+    fn message_regs(r: &IpcResult) -> UserRegs {
+        let mut w = [0u64; FRAME_WORDS + 1];
+        for (i, slot) in w.iter_mut().enumerate().skip(1) {
+            *slot = ipc::word(r, i);
+        }
+        UserRegs::from_mrs(&w)
+    }
+
+    /// Handle one message; returns the reply for its sender.
+    fn handle(&mut self, r: &IpcResult) -> Reply {
+        let tag = r.msg.tag;
+        if tag.kind() == kind::IRQ {
+            self.console_interrupt();
+            return Reply::None;
+        }
+        let Some(&tid) = self.by_kid.get(&r.from.0) else {
+            rt::println!("linux-server: message from unknown thread {} ({:?}); ignored", r.from, tag);
+            return Reply::None;
+        };
+        match tag.kind() {
+            kind::LINUX_SYSCALL => {
+                let regs = Self::message_regs(r);
+                self.syscall(tid, regs.rax, [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9], regs)
+            }
+            kind::PAGE_FAULT => self.page_fault(tid, r.msg.mr[0], tag.detail(), r.msg.mr[1]),
+            kind::EXCEPTION => {
+                let regs = Self::message_regs(r);
+                let vector = ipc::word(r, mr::VECTOR);
+                let addr = ipc::word(r, mr::FAULT_ADDR);
+                self.cpu_exception(tid, vector, ipc::word(r, mr::ERROR_CODE), addr, &regs)
+            }
+            _ => {
+                rt::println!("linux-server: unexpected message {:?} from {}", tag, r.from);
+                Reply::None
+            }
+        }
+    }
+
+    /// Park `tid` in its current syscall until `wait` ends.
+    pub fn park(&mut self, tid: Tid, nr: u64, args: [u64; 6], regs: UserRegs, wait: Wait) -> Reply {
+        let until = match wait {
+            Wait::Sleep { until_ns, .. } => Some(until_ns),
+            Wait::Futex { until_ns, .. } => until_ns,
+            _ => None,
+        };
+        if let Some(t) = until {
+            self.timers.insert((t, tid));
+        }
+        if let Some(task) = self.tasks.get_mut(&tid) {
+            task.pending = Some(Pending { nr, args, regs, wait });
+        }
+        Reply::None
+    }
+
+    /// Finish the parked syscall of `tid` with `reply` (sent after the
+    /// current message is answered).
+    pub fn unpark(&mut self, tid: Tid, reply: Reply) {
+        let Some(task) = self.tasks.get_mut(&tid) else { return };
+        let Some(p) = task.pending.take() else { return };
+        let until = match p.wait {
+            Wait::Sleep { until_ns, .. } => Some(until_ns),
+            Wait::Futex { until_ns, .. } => until_ns,
+            _ => None,
+        };
+        if let Some(t) = until {
+            self.timers.remove(&(t, tid));
+        }
+        let kid = task.kid;
+        let msg = match reply {
+            Reply::Value(v) => value_msg(v),
+            Reply::Regs(r) => regs_msg(&r),
+            Reply::Msg(m) => m,
+            Reply::None => return,
+        };
+        self.outbox.push((kid, msg));
+    }
+
+    /// Run the parked syscall of `tid` again (the event it waited for may
+    /// have happened); it may park again.
+    pub fn retry(&mut self, tid: Tid) {
+        let Some(p) = self.tasks.get_mut(&tid).and_then(|t| t.pending.take()) else { return };
+        if let Wait::Futex { until_ns: Some(t), .. } | Wait::Sleep { until_ns: t, .. } = p.wait {
+            self.timers.remove(&(t, tid));
+        }
+        match self.syscall(tid, p.nr, p.args, p.regs) {
+            Reply::None => {}
+            r => {
+                // Put the (completed) syscall back so unpark can answer it.
+                if let Some(task) = self.tasks.get_mut(&tid) {
+                    task.pending = Some(p);
+                }
+                self.unpark(tid, r);
+            }
+        }
+    }
+
+    /// Wake threads whose time has come.
+    fn fire_timers(&mut self) {
+        let now = self.clock.now_ns();
+        while let Some(&(t, tid)) = self.timers.first() {
+            if t > now {
+                break;
+            }
+            self.timers.pop_first();
+            let wait = self.tasks.get(&tid).and_then(|t| t.pending).map(|p| p.wait);
+            match wait {
+                Some(Wait::Sleep { ret, .. }) => self.unpark(tid, Reply::Value(ret)),
+                Some(Wait::Futex { .. }) => {
+                    self.unpark(tid, Reply::Value(linux_server::linux::errno::ETIMEDOUT.as_return()))
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn receive_timeout(&self) -> Timeout {
+        match self.timers.first() {
+            None => Timeout::Never,
+            Some(&(t, _)) => {
+                let now = self.clock.now_ns();
+                let us = t.saturating_sub(now).div_ceil(1000).clamp(1, u32::MAX as u64 - 1);
+                Timeout::Micros(us as u32)
+            }
+        }
+    }
+
+    /// The event loop.
+    pub fn run(&mut self) -> ! {
+        let mut next: Option<(ThreadId, Message)> = None;
+        loop {
+            let recv = self.receive_timeout();
+            let r = match next.take() {
+                Some((to, m)) => ipc::ipc(to, ThreadId::ANY, Timeouts::new(Timeout::Zero, recv), &m),
+                None => {
+                    sys::ipc(ThreadId::NIL, ThreadId::ANY, Timeouts::new(Timeout::Never, recv), &sys::Msg::default())
+                }
+            };
+            self.fire_timers();
+            if r.ok().is_ok() {
+                let reply = self.handle(&r);
+                next = match reply {
+                    Reply::Value(v) => Some((r.from, value_msg(v))),
+                    Reply::Regs(regs) => Some((r.from, regs_msg(&regs))),
+                    Reply::Msg(m) => Some((r.from, m)),
+                    Reply::None => None,
+                };
+            }
+            // A failed send phase (the client vanished) or a receive timeout
+            // needs nothing more than another turn of the loop.
+            for (kid, m) in core::mem::take(&mut self.outbox) {
+                let _ = ipc::send(kid, &m, Timeouts::new(Timeout::Zero, Timeout::Never));
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! msync and mincore (the rest of memory management is in ../mm.rs).
+
+use crate::process::Pid;
+use crate::server::Server;
+use alloc::vec::Vec;
+use linux_server::linux::errno::*;
+use linux_server::mm::{page_up, PAGE};
+
+impl Server {
+    pub(super) fn sys_msync(&mut self, pid: Pid, addr: u64, len: u64, flags: u64) -> SysResult<u64> {
+        const MS_ASYNC: u64 = 1;
+        const MS_INVALIDATE: u64 = 2;
+        const MS_SYNC: u64 = 4;
+        if addr % PAGE != 0
+            || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+            || flags & (MS_ASYNC | MS_SYNC) == (MS_ASYNC | MS_SYNC)
+        {
+            return Err(EINVAL);
+        }
+        let end = page_up(addr.checked_add(len).ok_or(ENOMEM)?).ok_or(ENOMEM)?;
+        if !self.procs[&pid].mm.vmas.covered(addr, end) {
+            return Err(ENOMEM);
+        }
+        // Shared file pages are written back when unmapped; nothing is lost
+        // on our single-copy page cache meanwhile.
+        Ok(0)
+    }
+
+    pub(super) fn sys_mincore(&mut self, pid: Pid, addr: u64, len: u64, vec: u64) -> SysResult<u64> {
+        if addr % PAGE != 0 {
+            return Err(EINVAL);
+        }
+        let end = page_up(addr.checked_add(len).ok_or(ENOMEM)?).ok_or(ENOMEM)?;
+        if !self.procs[&pid].mm.vmas.covered(addr, end) {
+            return Err(ENOMEM);
+        }
+        let pt = &self.procs[&pid].mm.pt;
+        let v: Vec<u8> = (addr..end).step_by(PAGE as usize).map(|p| pt.get(p).is_some() as u8).collect();
+        self.write_user(pid, vec, &v)?;
+        Ok(0)
+    }
+}
