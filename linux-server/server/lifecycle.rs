@@ -125,7 +125,8 @@ impl Server {
     /// handle yet): its process ends as Linux's default action would.
     pub fn fault_signal(&mut self, tid: Tid, sig: u32, addr: u64, ip: u64, what: &str) -> Reply {
         let Some(pid) = self.tasks.get(&tid).map(|t| t.pid) else { return Reply::None };
-        if sig != SIGKILL {
+        // Like Linux's segfault reports: shown unless the console is quiet.
+        if sig != SIGKILL && !self.quiet {
             rt::println!("linux-server: pid {pid}: {what} at {addr:#x} (ip {ip:#x}): signal {sig}");
         }
         self.exit_process(pid, signal::killed(sig));

@@ -94,6 +94,7 @@ fn main() {
         outbox: Vec::new(),
         enosys_logged: Default::default(),
         hostname: b"(none)".to_vec(),
+        quiet: kip.cmdline_flag("quiet"),
         proc_dir: None,
         proc_files: Default::default(),
         page_cache: Default::default(),

@@ -86,7 +86,9 @@ impl Server {
         let frame = match self.user_frame(pid, page, write) {
             Ok(f) => f,
             Err(_) => {
-                rt::println!("linux-server: out of memory for pid {pid}'s page {page:#x}; killing it");
+                if !self.quiet {
+                    rt::println!("linux-server: out of memory for pid {pid}'s page {page:#x}; killing it");
+                }
                 return self.fault_signal(tid, linux_server::linux::signal::SIGKILL, addr, ip, "out of memory");
             }
         };

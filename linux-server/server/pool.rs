@@ -14,6 +14,8 @@ pub const POOL_BASE: u64 = abi::window::SERVER_SLOT + abi::window::SLOT_SIZE / 2
 const BLOCK_LOG2: u32 = 21;
 const FRAMES_PER_BLOCK: u32 = 512;
 pub const FRAME_SIZE: usize = 4096;
+/// Pages of the root pager's pool the server never takes for processes (16 MiB).
+pub const RESERVE_PAGES: u64 = 4096;
 
 pub struct Pool {
     pager: ThreadId,
@@ -32,10 +34,17 @@ impl Pool {
         Pool { pager, blocks: 0, max_blocks, free: Vec::new(), refs: Vec::new() }
     }
 
-    /// Get another block from the root pager.
+    /// Get another block from the root pager — unless that would leave the
+    /// root pager less than [`RESERVE_PAGES`]: the server's own page faults
+    /// (its heap, its stack) are served from there too, and a process that
+    /// eats all memory must run out before the server does.
     fn grow(&mut self) -> bool {
         if self.blocks == self.max_blocks {
             return false;
+        }
+        match rt::pager::stats(self.pager) {
+            Ok(s) if s.free_pages >= RESERVE_PAGES + FRAMES_PER_BLOCK as u64 => {}
+            _ => return false,
         }
         let va = POOL_BASE + ((self.blocks as u64) << BLOCK_LOG2);
         if rt::pager::alloc(self.pager, BLOCK_LOG2, va).is_err() {

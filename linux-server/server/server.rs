@@ -51,6 +51,9 @@ pub struct Server {
     /// Syscall numbers already reported as unimplemented.
     pub enosys_logged: BTreeSet<u64>,
     pub hostname: Vec<u8>,
+    /// `quiet` on the kernel command line: no diagnostics about processes
+    /// (faults, kills) on the console; unimplemented syscalls are still logged.
+    pub quiet: bool,
     /// The /proc directory and the /proc files in the VFS.
     pub proc_dir: Option<linux_server::vfs::Ino>,
     pub proc_files: HashMap<linux_server::vfs::Ino, crate::procfs::ProcFile>,

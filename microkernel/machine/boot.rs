@@ -50,10 +50,15 @@ pub fn boot(magic: u32, mbi: u32) -> Kernel<RealMachine> {
     let boot_mem = RealMachine { phys_end: 1 << 30, ..RealMachine::default() };
     let info = BootInfo::parse(&boot_mem, magic, mbi as u64).unwrap_or_else(|e| panic!("bad boot information: {e:?}"));
     let cmdline = info.cmdline();
-    log::info!("command line: '{}'", cmdline);
+    // `quiet`: warnings only (command runs want just the command's output);
+    // `log=LEVEL` overrides.
+    if cmdline.split_ascii_whitespace().any(|w| w == "quiet") {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
     if let Some(level) = abi::kip::cmdline_arg(cmdline, "log").and_then(|l| l.parse().ok()) {
         log::set_max_level(level);
     }
+    log::info!("microkernel {} booting; command line: '{}'", env!("CARGO_PKG_VERSION"), cmdline);
     let ram_end = info.ram_end().min(PHYS_MAP_MAX);
 
     // ---- physical memory ----

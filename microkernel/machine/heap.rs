@@ -5,6 +5,12 @@
 
 use linked_list_allocator::Heap;
 
+/// Heap bytes kept free for allocations the kernel cannot refuse (queues,
+/// index nodes of an operation already under way): below this, operations
+/// that grow kernel data for a user fail with NoMemory
+/// (`Machine::kernel_memory_low`).
+pub const RESERVE: usize = 4 << 20;
+
 struct KernelHeap(spin::Mutex<Heap>);
 
 // SAFETY: `Heap` is only reached through the mutex.

@@ -50,7 +50,6 @@ pub fn shutdown(code: u8) -> ! {
 extern "C" fn kernel_entry(magic: u32, mbi: u32) -> ! {
     arch::serial::init();
     logger::init(log::LevelFilter::Info);
-    log::info!("microkernel {} booting", env!("CARGO_PKG_VERSION"));
     let k = boot::boot(magic, mbi);
     trap::install(k);
     log::info!("boot done after {} us; starting the initial servers", uptime_us());

@@ -87,6 +87,9 @@ impl Machine for RealMachine {
     fn shutdown(&mut self, code: u8) {
         crate::shutdown(code);
     }
+    fn kernel_memory_low(&self) -> bool {
+        crate::heap::usage().1 < crate::heap::RESERVE
+    }
     fn fpu_save(&mut self, area: &mut FpuArea) {
         cpu::set_task_switched(false);
         cpu::fxsave(area);

@@ -33,6 +33,12 @@ pub trait Machine: PhysMem {
     /// Save the live FPU/SSE registers into `area` (lazy FPU switching keeps
     /// the owner's state in the CPU).
     fn fpu_save(&mut self, area: &mut crate::thread::FpuArea);
+    /// The kernel heap is nearly full: operations that would grow kernel
+    /// data on a user's behalf (threads, spaces, mappings) must fail with
+    /// `NoMemory` now, so that no allocation the kernel cannot refuse ever
+    /// fails. Quotas keep one space from getting here alone; this keeps all
+    /// of them together from doing it.
+    fn kernel_memory_low(&self) -> bool;
 }
 
 /// Most threads the kernel will hold at once.

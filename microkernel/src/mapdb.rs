@@ -18,6 +18,7 @@
 //! malicious task makes it, and the kernel stack is small.
 
 use abi::Rights;
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
@@ -69,10 +70,73 @@ pub trait Mmu {
     fn charge_node(&mut self, space: u32, delta: i64) -> bool;
 }
 
+/// Nodes are allocated in fixed chunks, never by growing one big vector: a
+/// doubling reallocation of megabytes could fail in a fragmented heap, and a
+/// failed allocation must be an error for the caller, not a kernel panic.
+const CHUNK: usize = 1024;
+
+const EMPTY: Node = Node {
+    space: 0,
+    va: 0,
+    frame: 0,
+    rights: Rights::NONE,
+    parent: None,
+    first_child: None,
+    next_sibling: None,
+    prev_sibling: None,
+};
+
+#[derive(Default)]
+struct Arena {
+    chunks: Vec<Box<[Node]>>,
+    /// Free nodes, linked through `next_sibling`.
+    free: Option<NodeIdx>,
+    /// Nodes of the last chunk never used yet start here.
+    fresh: u32,
+}
+
+impl Arena {
+    fn alloc(&mut self, n: Node) -> Result<NodeIdx, MapFail> {
+        let i = if let Some(i) = self.free {
+            self.free = self[i].next_sibling;
+            i
+        } else {
+            if self.fresh as usize == self.chunks.len() * CHUNK {
+                let mut v: Vec<Node> = Vec::new();
+                v.try_reserve_exact(CHUNK).map_err(|_| MapFail::NoMemory)?;
+                v.resize(CHUNK, EMPTY);
+                self.chunks.try_reserve(1).map_err(|_| MapFail::NoMemory)?;
+                self.chunks.push(v.into_boxed_slice());
+            }
+            self.fresh += 1;
+            self.fresh - 1
+        };
+        self[i] = n;
+        Ok(i)
+    }
+
+    fn release(&mut self, i: NodeIdx) {
+        self[i] = Node { next_sibling: self.free, ..EMPTY };
+        self.free = Some(i);
+    }
+}
+
+impl core::ops::Index<NodeIdx> for Arena {
+    type Output = Node;
+    fn index(&self, i: NodeIdx) -> &Node {
+        &self.chunks[i as usize / CHUNK][i as usize % CHUNK]
+    }
+}
+
+impl core::ops::IndexMut<NodeIdx> for Arena {
+    fn index_mut(&mut self, i: NodeIdx) -> &mut Node {
+        &mut self.chunks[i as usize / CHUNK][i as usize % CHUNK]
+    }
+}
+
 #[derive(Default)]
 pub struct MappingDb {
-    nodes: Vec<Node>,
-    free: Vec<NodeIdx>,
+    nodes: Arena,
     /// Per space slot: page address -> node.
     index: Vec<BTreeMap<u64, NodeIdx>>,
     live: usize,
@@ -83,7 +147,7 @@ pub const NODE_COST: u64 = 96;
 
 impl MappingDb {
     pub const fn new() -> MappingDb {
-        MappingDb { nodes: Vec::new(), free: Vec::new(), index: Vec::new(), live: 0 }
+        MappingDb { nodes: Arena { chunks: Vec::new(), free: None, fresh: 0 }, index: Vec::new(), live: 0 }
     }
 
     fn idx(&self, space: u32, va: u64) -> Option<NodeIdx> {
@@ -99,7 +163,7 @@ impl MappingDb {
 
     /// The frame and rights mapped at page `va` of `space`.
     pub fn lookup(&self, space: u32, va: u64) -> Option<(u64, Rights)> {
-        let n = &self.nodes[self.idx(space, va)? as usize];
+        let n = &self.nodes[self.idx(space, va)?];
         Some((n.frame, n.rights))
     }
 
@@ -124,45 +188,43 @@ impl MappingDb {
         self.index.get(space as usize).map_or(0, |ix| ix.len())
     }
 
-    fn alloc_node(&mut self, n: Node) -> NodeIdx {
+    fn alloc_node(&mut self, n: Node) -> Result<NodeIdx, MapFail> {
+        let i = self.nodes.alloc(n)?;
         self.live += 1;
-        match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = n;
-                i
-            }
-            None => {
-                self.nodes.push(n);
-                self.nodes.len() as NodeIdx - 1
-            }
-        }
+        Ok(i)
+    }
+
+    /// Give back a node that never made it into the tree.
+    fn free_node(&mut self, n: NodeIdx) {
+        self.nodes.release(n);
+        self.live -= 1;
     }
 
     fn link_child(&mut self, parent: NodeIdx, child: NodeIdx) {
-        let old_first = self.nodes[parent as usize].first_child;
-        self.nodes[child as usize].parent = Some(parent);
-        self.nodes[child as usize].next_sibling = old_first;
-        self.nodes[child as usize].prev_sibling = None;
+        let old_first = self.nodes[parent].first_child;
+        self.nodes[child].parent = Some(parent);
+        self.nodes[child].next_sibling = old_first;
+        self.nodes[child].prev_sibling = None;
         if let Some(f) = old_first {
-            self.nodes[f as usize].prev_sibling = Some(child);
+            self.nodes[f].prev_sibling = Some(child);
         }
-        self.nodes[parent as usize].first_child = Some(child);
+        self.nodes[parent].first_child = Some(child);
     }
 
     fn unlink(&mut self, n: NodeIdx) {
-        let Node { parent, next_sibling, prev_sibling, .. } = self.nodes[n as usize];
+        let Node { parent, next_sibling, prev_sibling, .. } = self.nodes[n];
         match prev_sibling {
-            Some(p) => self.nodes[p as usize].next_sibling = next_sibling,
+            Some(p) => self.nodes[p].next_sibling = next_sibling,
             None => {
                 if let Some(par) = parent {
-                    self.nodes[par as usize].first_child = next_sibling;
+                    self.nodes[par].first_child = next_sibling;
                 }
             }
         }
         if let Some(s) = next_sibling {
-            self.nodes[s as usize].prev_sibling = prev_sibling;
+            self.nodes[s].prev_sibling = prev_sibling;
         }
-        let node = &mut self.nodes[n as usize];
+        let node = &mut self.nodes[n];
         node.parent = None;
         node.next_sibling = None;
         node.prev_sibling = None;
@@ -174,7 +236,7 @@ impl MappingDb {
         let mut cur = root;
         loop {
             out.push(cur);
-            if let Some(c) = self.nodes[cur as usize].first_child {
+            if let Some(c) = self.nodes[cur].first_child {
                 cur = c;
                 continue;
             }
@@ -182,11 +244,11 @@ impl MappingDb {
                 if cur == root {
                     return out;
                 }
-                if let Some(s) = self.nodes[cur as usize].next_sibling {
+                if let Some(s) = self.nodes[cur].next_sibling {
                     cur = s;
                     break;
                 }
-                cur = self.nodes[cur as usize].parent.expect("subtree walk left its root");
+                cur = self.nodes[cur].parent.expect("subtree walk left its root");
             }
         }
     }
@@ -196,7 +258,7 @@ impl MappingDb {
             if n == maybe_ancestor {
                 return true;
             }
-            match self.nodes[n as usize].parent {
+            match self.nodes[n].parent {
                 Some(p) => n = p,
                 None => return false,
             }
@@ -205,13 +267,13 @@ impl MappingDb {
 
     /// Remove node `n` (which has no children any more).
     fn destroy(&mut self, mmu: &mut impl Mmu, n: NodeIdx) -> Status {
-        debug_assert!(self.nodes[n as usize].first_child.is_none());
+        debug_assert!(self.nodes[n].first_child.is_none());
         self.unlink(n);
-        let Node { space, va, .. } = self.nodes[n as usize];
+        let Node { space, va, .. } = self.nodes[n];
         self.space_index(space).remove(&va);
         let st = mmu.remove(space, va);
         mmu.charge_node(space, -1);
-        self.free.push(n);
+        self.nodes.release(n);
         self.live -= 1;
         st
     }
@@ -220,7 +282,7 @@ impl MappingDb {
     /// nodes left without rights are removed. Revoking read removes a mapping
     /// entirely (x86 cannot express write- or execute-only pages).
     fn revoke_subtree(&mut self, mmu: &mut impl Mmu, root: NodeIdx, revoke: Rights) -> Status {
-        if self.nodes[root as usize].first_child.is_none() {
+        if self.nodes[root].first_child.is_none() {
             return self.revoke_leaf(mmu, root, revoke);
         }
         let mut st = Status::default();
@@ -228,12 +290,12 @@ impl MappingDb {
         // Reduce top-down; remove bottom-up so removed nodes have no children.
         let mut doomed = Vec::new();
         for &n in &nodes {
-            let node = self.nodes[n as usize];
+            let node = self.nodes[n];
             let new = if revoke.readable() { Rights::NONE } else { node.rights.minus(revoke) };
             if new.is_empty() {
                 doomed.push(n);
             } else if new != node.rights {
-                self.nodes[n as usize].rights = new;
+                self.nodes[n].rights = new;
                 st.merge(mmu.restrict(node.space, node.va, new));
             }
         }
@@ -247,12 +309,12 @@ impl MappingDb {
     /// `revoke_subtree` for a node without children (the common case),
     /// without collecting anything.
     fn revoke_leaf(&mut self, mmu: &mut impl Mmu, n: NodeIdx, revoke: Rights) -> Status {
-        let node = self.nodes[n as usize];
+        let node = self.nodes[n];
         let new = if revoke.readable() { Rights::NONE } else { node.rights.minus(revoke) };
         if new.is_empty() {
             self.destroy(mmu, n)
         } else if new != node.rights {
-            self.nodes[n as usize].rights = new;
+            self.nodes[n].rights = new;
             mmu.restrict(node.space, node.va, new)
         } else {
             Status::default()
@@ -272,23 +334,16 @@ impl MappingDb {
         if let Some(old) = self.idx(space, va) {
             self.revoke_subtree(mmu, old, Rights::RWX);
         }
+        let n = self.alloc_node(Node { space, va, frame, rights, ..EMPTY })?;
         if !mmu.charge_node(space, 1) {
+            self.free_node(n);
             return Err(MapFail::NoMemory);
         }
         if let Err(e) = mmu.install(space, va, frame, rights) {
             mmu.charge_node(space, -1);
+            self.free_node(n);
             return Err(e);
         }
-        let n = self.alloc_node(Node {
-            space,
-            va,
-            frame,
-            rights,
-            parent: None,
-            first_child: None,
-            next_sibling: None,
-            prev_sibling: None,
-        });
         self.space_index(space).insert(va, n);
         Ok(())
     }
@@ -306,7 +361,7 @@ impl MappingDb {
         grant: bool,
     ) -> Result<bool, MapFail> {
         let Some(src) = self.idx(from.0, from.1) else { return Ok(false) };
-        let s = self.nodes[src as usize];
+        let s = self.nodes[src];
         let rights = rights.intersect(s.rights);
         if rights.is_empty() || from == to {
             return Ok(false);
@@ -315,23 +370,31 @@ impl MappingDb {
             if self.is_ancestor_or_self(existing, src) {
                 return Ok(false);
             }
-            let e = self.nodes[existing as usize];
+            let e = self.nodes[existing];
             if !grant && e.parent == Some(src) {
                 // Mapping again what was mapped before: rights can only grow.
                 let new = e.rights.union(rights);
                 if new != e.rights {
                     mmu.install(to.0, to.1, e.frame, new)?;
-                    self.nodes[existing as usize].rights = new;
+                    self.nodes[existing].rights = new;
                 }
                 return Ok(true);
             }
             self.revoke_subtree(mmu, existing, Rights::RWX);
         }
+        // A new node for a mapping (a grant moves the existing one).
+        let fresh = if grant { None } else { Some(self.alloc_node(Node { space: to.0, va: to.1, frame: s.frame, rights, ..EMPTY })?) };
         if !mmu.charge_node(to.0, 1) {
+            if let Some(n) = fresh {
+                self.free_node(n);
+            }
             return Err(MapFail::NoMemory);
         }
         if let Err(e) = mmu.install(to.0, to.1, s.frame, rights) {
             mmu.charge_node(to.0, -1);
+            if let Some(n) = fresh {
+                self.free_node(n);
+            }
             return Err(e);
         }
         if grant {
@@ -339,30 +402,21 @@ impl MappingDb {
             mmu.charge_node(from.0, -1);
             self.space_index(from.0).remove(&from.1);
             self.space_index(to.0).insert(to.1, src);
-            let node = &mut self.nodes[src as usize];
+            let node = &mut self.nodes[src];
             node.space = to.0;
             node.va = to.1;
             let lost = node.rights.minus(rights);
             node.rights = rights;
             if !lost.is_empty() {
-                let mut child = self.nodes[src as usize].first_child;
+                let mut child = self.nodes[src].first_child;
                 while let Some(c) = child {
-                    child = self.nodes[c as usize].next_sibling;
+                    child = self.nodes[c].next_sibling;
                     self.revoke_subtree(mmu, c, lost);
                 }
             }
             return Ok(true);
         }
-        let n = self.alloc_node(Node {
-            space: to.0,
-            va: to.1,
-            frame: s.frame,
-            rights,
-            parent: None,
-            first_child: None,
-            next_sibling: None,
-            prev_sibling: None,
-        });
+        let n = fresh.expect("allocated above for a map");
         self.link_child(src, n);
         self.space_index(to.0).insert(to.1, n);
         Ok(true)
@@ -376,9 +430,9 @@ impl MappingDb {
             return self.revoke_subtree(mmu, n, revoke);
         }
         let mut st = Status::default();
-        let mut child = self.nodes[n as usize].first_child;
+        let mut child = self.nodes[n].first_child;
         while let Some(c) = child {
-            child = self.nodes[c as usize].next_sibling;
+            child = self.nodes[c].next_sibling;
             st.merge(self.revoke_subtree(mmu, c, revoke));
         }
         st
@@ -397,12 +451,12 @@ impl MappingDb {
         for (space, ix) in self.index.iter().enumerate() {
             for (&va, &n) in ix {
                 count += 1;
-                let node = &self.nodes[n as usize];
+                let node = &self.nodes[n];
                 if node.space as usize != space || node.va != va {
                     return Err("index points at wrong node");
                 }
                 if let Some(p) = node.parent {
-                    let parent = &self.nodes[p as usize];
+                    let parent = &self.nodes[p];
                     if !parent.rights.contains(node.rights) {
                         return Err("child has rights its parent lacks");
                     }
@@ -414,7 +468,7 @@ impl MappingDb {
                     let mut found = false;
                     while let Some(ci) = c {
                         found |= ci == n;
-                        c = self.nodes[ci as usize].next_sibling;
+                        c = self.nodes[ci].next_sibling;
                     }
                     if !found {
                         return Err("node missing from its parent's children");

@@ -97,7 +97,7 @@ impl<M: Machine> Mmu for KernelMmu<'_, M> {
     fn charge_node(&mut self, space: u32, delta: i64) -> bool {
         let sp = self.spaces.get_mut(space).expect("charging a dead space");
         if delta > 0 {
-            sp.charge(NODE_COST * delta as u64)
+            !self.mach.kernel_memory_low() && sp.charge(NODE_COST * delta as u64)
         } else {
             sp.uncharge(NODE_COST * delta.unsigned_abs());
             true

@@ -21,6 +21,7 @@ pub struct FakeMachine {
     pub masked: Vec<u32>,
     pub unmasked: Vec<u32>,
     pub shutdown: Option<u8>,
+    pub low_memory: bool,
 }
 
 impl PhysMem for FakeMachine {
@@ -59,6 +60,9 @@ impl Machine for FakeMachine {
         self.shutdown = Some(code);
     }
     fn fpu_save(&mut self, _area: &mut FpuArea) {}
+    fn kernel_memory_low(&self) -> bool {
+        self.low_memory
+    }
 }
 
 pub type K = Kernel<FakeMachine>;
@@ -709,6 +713,27 @@ fn unprivileged_spaces_cannot_create_threads_or_shut_down() {
     let _ = b;
     assert_eq!(raw_syscall(&mut k, a, sysno::SHUTDOWN, [3, 0, 0, 0, 0]), 0);
     assert_eq!(k.mach.shutdown, Some(3));
+}
+
+#[test]
+fn low_kernel_memory_refuses_growth_instead_of_failing_allocations() {
+    let mut k = kernel();
+    let (a, aid) = spawn(&mut k, 100);
+    let frame = k.frames.alloc(&mut k.mach).unwrap();
+    let sa = k.tcb(a).space.slot;
+    k.mach.low_memory = true;
+    {
+        let (db, mut mmu) = k.mmu();
+        assert_eq!(db.insert_root(&mut mmu, sa, 0x1000, frame, Rights::RW), Err(crate::mapdb::MapFail::NoMemory));
+        assert_eq!(db.len(), 0, "nothing half-made is left behind");
+        db.check_invariants().unwrap();
+    }
+    assert_eq!(k.create_thread(None, ThreadId::NIL, ThreadId::NIL, 0, 100), Err(Error::NoMemory));
+    assert_eq!(k.create_thread(Some(k.tcb(a).space), ThreadId::NIL, ThreadId::NIL, 0, 100), Err(Error::NoMemory));
+    k.mach.low_memory = false;
+    let (db, mut mmu) = k.mmu();
+    db.insert_root(&mut mmu, sa, 0x1000, frame, Rights::RW).unwrap();
+    let _ = aid;
 }
 
 #[test]

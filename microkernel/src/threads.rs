@@ -32,7 +32,7 @@ impl<M: Machine> Kernel<M> {
 
     /// A new, empty address space with the KIP mapped.
     pub fn create_space(&mut self, privileged: bool) -> Result<SpaceRef, Error> {
-        if self.spaces.live() >= crate::kernel::MAX_SPACES {
+        if self.spaces.live() >= crate::kernel::MAX_SPACES || self.mach.kernel_memory_low() {
             return Err(Error::NoMemory);
         }
         let root = self.frames.alloc(&mut self.mach).ok_or(Error::NoMemory)?;
@@ -103,7 +103,7 @@ impl<M: Machine> Kernel<M> {
                 return Err(Error::InvalidArgument);
             }
         }
-        if !self.space_mut(sref).charge(TCB_COST) {
+        if self.mach.kernel_memory_low() || !self.space_mut(sref).charge(TCB_COST) {
             return Err(Error::NoMemory);
         }
         let utcb = if utcb_addr != 0 { Some(self.map_utcb(sref, utcb_addr)?) } else { None };

@@ -136,7 +136,9 @@ fn main() {
             modules.push((d.start, d.end));
         }
     }
-    println!("pager: root pager running; {} MiB of free memory in the pool", pool.free_frames() * 4096 >> 20);
+    if !kip.cmdline_flag("quiet") {
+        println!("pager: root pager running; {} MiB of free memory in the pool", pool.free_frames() * 4096 >> 20);
+    }
     let server = kip.root_server;
     if server.is_nil() {
         println!("pager: no root server to page; exiting");

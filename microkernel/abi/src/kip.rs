@@ -88,6 +88,11 @@ impl Kip {
     pub fn modules(&self) -> &[ModuleDesc] {
         &self.modules[..(self.module_count as usize).min(MAX_MODULES)]
     }
+    /// Is the word `flag` on the kernel command line (e.g. `quiet`)?
+    pub fn cmdline_flag(&self, flag: &str) -> bool {
+        self.cmdline().split_ascii_whitespace().any(|w| w == flag)
+    }
+
     /// The value of `key=value` on the kernel command line.
     pub fn cmdline_arg(&self, key: &str) -> Option<&str> {
         crate::kip::cmdline_arg(self.cmdline(), key)

@@ -1,0 +1,179 @@
+//! The linux-server running unmodified static binaries — Debian's busybox
+//! and the ABI test programs of tests/linux — compared with native Linux.
+//!
+//! Native Linux runs every command in one boot (a batch); our system runs
+//! each as its own process 1 (processes that start other processes come with
+//! the next stage). For each command the output and the exit status must be
+//! the same on both.
+
+use std::path::PathBuf;
+use system_tests::linux::{run_command, Batch, Outcome, RunOptions, System};
+use system_tests::root;
+
+fn fixtures() -> PathBuf {
+    root().join("tests/fixtures/data")
+}
+
+fn tests_dir() -> PathBuf {
+    root().join("build/linux-tests")
+}
+
+fn ours(argv: &[&str]) -> Outcome {
+    let opts = RunOptions {
+        adds: vec![(fixtures(), "/fixtures".to_string()), (tests_dir(), "/tests".to_string())],
+        timeout: 180,
+        ..RunOptions::default()
+    };
+    run_command(System::Ours, argv, &opts)
+}
+
+/// Run `cmds` on both systems and compare each command's output and status.
+fn compare(cmds: &[Vec<&str>]) {
+    let mut batch = Batch::new().add(fixtures(), "/fixtures").add(tests_dir(), "/tests").timeout(900);
+    for c in cmds {
+        batch = batch.cmd(c);
+    }
+    let linux = batch.run(System::Linux);
+    linux.assert_complete();
+    let mut failures = Vec::new();
+    for (i, c) in cmds.iter().enumerate() {
+        let want = linux.get(i);
+        let got = ours(c);
+        let out = got.output();
+        if got.status != want.status || out != want.output {
+            failures.push(format!(
+                "{c:?}\n  linux: status {:?}\n{}\n  ours: status {:?}\n{}",
+                want.status,
+                want.output,
+                got.status,
+                got.describe()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} commands differ:\n{}", failures.len(), cmds.len(), failures.join("\n\n"));
+}
+
+#[test]
+fn busybox_single_process_commands_match_native_linux() {
+    let w = "/fixtures/words.txt";
+    let cmds: Vec<Vec<&str>> = vec![
+        vec!["echo", "hello", "world"],
+        vec!["ls", "-l", "/fixtures"],
+        vec!["ls", "-la", "/fixtures/sub"],
+        vec!["cat", w],
+        vec!["md5sum", "/bin/busybox", w],
+        vec!["wc", w],
+        vec!["sort", w],
+        vec!["sort", "-r", "-k2", w],
+        vec!["uniq", "-c", "/fixtures/sorted.txt"],
+        vec!["head", "-n", "3", w],
+        vec!["tail", "-n", "2", w],
+        vec!["grep", "-n", "fox", w],
+        vec!["grep", "nothing-matches", w],
+        vec!["sed", "-e", "s/fox/cat/g", "-e", "2d", w],
+        vec!["awk", "{ print NR \": \" $2, NF }", w],
+        vec!["awk", "BEGIN { s = 0; for (i = 1; i <= 100; i++) s += i; print s }"],
+        vec!["sh", "-c", "tr a-z A-Z < /fixtures/words.txt"],
+        vec!["cut", "-d", " ", "-f", "2,3", w],
+        vec!["seq", "1", "10"],
+        vec!["seq", "5", "-2", "-5"],
+        vec!["printf", "%s=%d %x\\n", "a", "1", "255", "b", "2", "4096"],
+        vec!["mkdir", "-p", "/tmp/a/b/c"],
+        vec!["cp", w, "/tmp/copy"],
+        vec!["mv", "/tmp/does-not-exist", "/tmp/x"],
+        vec!["rm", "-r", "/fixtures/sub"],
+        vec!["touch", "/tmp/new-file"],
+        vec!["stat", "-c", "%n %s %a %F %h", w, "/fixtures", "/bin/sh"],
+        vec!["uname", "-s", "-m"],
+        vec!["true"],
+        vec!["false"],
+        vec![
+            "sh",
+            "-c",
+            "x=0; for i in 1 2 3 4 5; do x=$((x + i * i)); done; echo sum=$x; \
+             i=0; while [ $i -lt 3 ]; do echo i$i; i=$((i + 1)); done; \
+             read a b rest < /fixtures/words.txt; echo \"second=$b rest=$rest\"; \
+             case $x in 55) echo fifty-five;; *) echo other;; esac; \
+             f() { echo \"f:$1:$#\"; return 4; }; f one two; echo ret=$?; \
+             s=hello-world; echo ${#s} ${s%-*} ${s#*-}; exit 7",
+        ],
+    ];
+    compare(&cmds);
+}
+
+#[test]
+fn abi_programs_match_native_linux() {
+    let manifest = std::fs::read_to_string(tests_dir().join("MANIFEST")).expect("build/linux-tests/MANIFEST");
+    let programs: Vec<String> = manifest
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|p| *p != "t_hog") // the OOM outcome is Linux's overcommit policy's call
+        .map(|p| format!("/tests/{p}"))
+        .collect();
+    let cmds: Vec<Vec<&str>> = programs.iter().map(|p| vec![p.as_str()]).collect();
+    compare(&cmds);
+}
+
+#[test]
+fn faults_end_the_process_with_the_signal_status() {
+    let o = ours(&["/tests/t_segv"]);
+    assert_eq!(o.status, Some(139), "{}", o.describe());
+    assert!(o.console.contains("about to fault"), "{}", o.describe());
+}
+
+#[test]
+fn memory_exhaustion_kills_the_hog_not_the_server() {
+    let o = ours(&["/tests/t_hog"]);
+    // The server survived to report the process's end.
+    assert!(o.console.contains("### exit status"), "{}", o.describe());
+    assert!(o.status == Some(137) || o.status == Some(0), "{}", o.describe());
+}
+
+#[test]
+fn unloadable_executables_fail_with_enoexec() {
+    let dir = std::env::temp_dir().join(format!("bad-elf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let busybox = std::fs::read("/bin/busybox").unwrap();
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", b"this is not an executable at all".to_vec()),
+        ("truncated", busybox[..100].to_vec()),
+        ("phdrs-past-end", {
+            let mut b = busybox[..4096].to_vec();
+            b[32..40].copy_from_slice(&0xffff_fff0u64.to_le_bytes());
+            b
+        }),
+        ("arm64", {
+            let mut b = busybox.clone();
+            b[18..20].copy_from_slice(&183u16.to_le_bytes());
+            b
+        }),
+    ];
+    // A dynamically linked executable (until dynamic linking is supported).
+    if let Ok(dynamic) = std::fs::read("/usr/bin/ls") {
+        files.push(("dynamic", dynamic));
+    }
+    for (name, bytes) in &files {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let opts = RunOptions { adds: vec![(p.clone(), format!("/bin/{name}"))], timeout: 120, ..RunOptions::default() };
+        let o = run_command(System::Ours, &[&format!("/bin/{name}")], &opts);
+        assert_eq!(o.status, Some(127), "{name}: {}", o.describe());
+        assert!(o.console.contains("ENOEXEC"), "{name}: expected ENOEXEC:\n{}", o.describe());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn interactive_shell_on_the_console() {
+    // No command: /init starts an interactive busybox sh on the console.
+    let run = system_tests::Boot::new("", &["pager", "linux-server", "rootfs.cpio"])
+        .timeout(120)
+        .when("# ", "echo $((6 * 7))\r")
+        .when("42", "echo abc\x7fd\r")
+        .when("abd", "exit 3\r")
+        .run();
+    run.expect("42").expect("abd").expect("### exit status 3");
+    assert_eq!(run.exit_code(), Some(3), "{}", run.output);
+}
