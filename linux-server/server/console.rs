@@ -1,7 +1,7 @@
 //! The console: the COM1 serial port, driven from user space. Output is
 //! polled; input arrives as IRQ 4, delivered by the kernel as IPC, and goes
 //! through the line discipline. Readers that find nothing to read are parked
-//! and retried when input arrives.
+//! and woken when input arrives.
 
 use crate::process::Tid;
 use crate::server::Server;
@@ -77,7 +77,8 @@ impl Server {
         );
         let readers: Vec<Tid> = self.console.readers.drain(..).collect();
         for tid in readers {
-            self.retry(tid);
+            self.wake(tid);
         }
+        self.wake_pollers();
     }
 }

@@ -35,6 +35,8 @@ pub enum FileKind {
     Snapshot(Rc<Vec<u8>>),
     /// O_PATH: a handle to a place in the tree, for *at() calls only.
     Path,
+    /// One end of a pipe (the access mode says which).
+    Pipe(crate::pipe::PipeRef),
 }
 
 pub struct OpenFile {
@@ -128,6 +130,9 @@ impl Server {
             let f = cell.into_inner();
             if let Some(i) = f.ino {
                 let _ = self.vfs.close_ref(i);
+            }
+            if let FileKind::Pipe(p) = &f.kind {
+                self.pipe_end_closed(p, f.flags);
             }
         }
     }

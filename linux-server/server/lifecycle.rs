@@ -60,6 +60,7 @@ impl Server {
                 clear_child_tid: 0,
                 robust_list: (0, 0),
                 pending: None,
+                retry_wait: None,
                 sigmask: 0,
                 fs_base: 0,
                 comm: [0; 16],
@@ -89,15 +90,14 @@ impl Server {
             if let Some(t) = self.tasks.remove(&tid) {
                 self.by_kid.remove(&t.kid.0);
                 kid.get_or_insert(t.kid);
-                if let Some(pend) = t.pending {
-                    if let crate::process::Wait::Sleep { until_ns, .. }
-                    | crate::process::Wait::Futex { until_ns: Some(until_ns), .. } = pend.wait
-                    {
-                        self.timers.remove(&(until_ns, tid));
-                    }
+                if let Some(t) = t.pending.and_then(|p| p.wait.deadline()) {
+                    self.timers.remove(&(t, tid));
                 }
             }
+            // Wait queues may keep stale entries (pipes): waking a thread
+            // that is gone does nothing.
             self.console.readers.retain(|&r| r != tid);
+            self.pollers.retain(|&r| r != tid);
         }
         // The space and everything mapped into it go with its threads.
         if let Some(k) = kid {

@@ -21,6 +21,7 @@ mod lifecycle;
 mod loader;
 mod mm;
 mod pagecache;
+mod pipe;
 mod pool;
 mod process;
 mod procfs;
@@ -92,6 +93,10 @@ fn main() {
         next_pid: 1,
         timers: Default::default(),
         outbox: Vec::new(),
+        wakeups: Default::default(),
+        pollers: Vec::new(),
+        pipe_pages: 0,
+        next_pipe_ino: 1,
         enosys_logged: Default::default(),
         hostname: b"(none)".to_vec(),
         quiet: kip.cmdline_flag("quiet"),

@@ -92,8 +92,13 @@ pub struct Process {
 /// Why a thread waits inside a syscall (the server has not replied yet).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Wait {
-    /// Reading the console: retried when input arrives.
-    ConsoleRead,
+    /// Reading or writing a console or pipe that is not ready: retried when
+    /// it may be. `done` bytes of the call were already moved (a large pipe
+    /// write goes in pieces).
+    Io { done: u64 },
+    /// poll/select with nothing ready: retried on any event that may change
+    /// readiness, and when the time (if any) is reached.
+    Poll { until_ns: Option<u64> },
     /// Sleeping until a time (ns since boot); then the syscall returns `ret`.
     Sleep { until_ns: u64, ret: u64 },
     /// futex wait on an address, until woken or the time (if any).
@@ -120,6 +125,9 @@ pub struct Task {
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
     pub pending: Option<Pending>,
+    /// While a parked syscall is run again: what it was waiting for (its
+    /// progress and deadline).
+    pub retry_wait: Option<Wait>,
     /// Signals (until the signal stage, kept so programs can query them).
     pub sigmask: u64,
     pub fs_base: u64,
@@ -134,4 +142,15 @@ pub fn comm_of(path: &[u8]) -> [u8; 16] {
     let n = base.len().min(15);
     c[..n].copy_from_slice(&base[..n]);
     c
+}
+
+impl Wait {
+    /// The time at which the wait ends by itself, if any.
+    pub fn deadline(&self) -> Option<u64> {
+        match *self {
+            Wait::Sleep { until_ns, .. } => Some(until_ns),
+            Wait::Futex { until_ns, .. } | Wait::Poll { until_ns } => until_ns,
+            Wait::Io { .. } | Wait::Forever => None,
+        }
+    }
 }

@@ -4,8 +4,10 @@
 //! page faults of Linux processes (it is their pager), CPU exceptions, and the
 //! console's interrupts. A syscall that cannot complete (a console read with
 //! no input, a sleep) parks its thread — the server simply does not reply — and
-//! the reply is sent when the event it waits for happens. The server itself
-//! never blocks on anything but the next message (or the next timer).
+//! the reply is sent when the event it waits for happens: the event `wake`s
+//! the thread, and once the current message is handled the parked syscall is
+//! simply run again (it may park again). The server itself never blocks on
+//! anything but the next message (or the next timer).
 
 use crate::clock::Clock;
 use crate::console::Console;
@@ -15,7 +17,7 @@ use abi::exception::{mr, reply, UserRegs, FRAME_WORDS};
 use abi::msg::kind;
 use abi::syscall::{self as sys, IpcResult};
 use abi::{ThreadId, Timeout, Timeouts};
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 use hashbrown::HashMap;
 use linux_server::vfs::Vfs;
@@ -48,6 +50,15 @@ pub struct Server {
     pub timers: BTreeSet<(u64, Tid)>,
     /// Replies to threads parked earlier, sent after the current message.
     pub outbox: Vec<(ThreadId, Message)>,
+    /// Parked threads to run again after the current message (see `wake`).
+    pub wakeups: VecDeque<Tid>,
+    /// Threads parked in poll/select: woken by any event that may change
+    /// readiness.
+    pub pollers: Vec<Tid>,
+    /// Pages held by all pipes, against PIPE_PAGES (see pipe.rs).
+    pub pipe_pages: usize,
+    /// Inode numbers for pipes (fstat's st_ino).
+    pub next_pipe_ino: u64,
     /// Syscall numbers already reported as unimplemented.
     pub enosys_logged: BTreeSet<u64>,
     pub hostname: Vec<u8>,
@@ -115,12 +126,7 @@ impl Server {
 
     /// Park `tid` in its current syscall until `wait` ends.
     pub fn park(&mut self, tid: Tid, nr: u64, args: [u64; 6], regs: UserRegs, wait: Wait) -> Reply {
-        let until = match wait {
-            Wait::Sleep { until_ns, .. } => Some(until_ns),
-            Wait::Futex { until_ns, .. } => until_ns,
-            _ => None,
-        };
-        if let Some(t) = until {
+        if let Some(t) = wait.deadline() {
             self.timers.insert((t, tid));
         }
         if let Some(task) = self.tasks.get_mut(&tid) {
@@ -134,15 +140,10 @@ impl Server {
     pub fn unpark(&mut self, tid: Tid, reply: Reply) {
         let Some(task) = self.tasks.get_mut(&tid) else { return };
         let Some(p) = task.pending.take() else { return };
-        let until = match p.wait {
-            Wait::Sleep { until_ns, .. } => Some(until_ns),
-            Wait::Futex { until_ns, .. } => until_ns,
-            _ => None,
-        };
-        if let Some(t) = until {
+        let kid = task.kid;
+        if let Some(t) = p.wait.deadline() {
             self.timers.remove(&(t, tid));
         }
-        let kid = task.kid;
         let msg = match reply {
             Reply::Value(v) => value_msg(v),
             Reply::Regs(r) => regs_msg(&r),
@@ -152,22 +153,36 @@ impl Server {
         self.outbox.push((kid, msg));
     }
 
-    /// Run the parked syscall of `tid` again (the event it waited for may
-    /// have happened); it may park again.
-    pub fn retry(&mut self, tid: Tid) {
-        let Some(p) = self.tasks.get_mut(&tid).and_then(|t| t.pending.take()) else { return };
-        if let Wait::Futex { until_ns: Some(t), .. } | Wait::Sleep { until_ns: t, .. } = p.wait {
+    /// Schedule the parked syscall of `tid` to run again once the current
+    /// message is handled (the event it waited for may have happened).
+    /// Deferred, so that wakeups never nest inside the handler that caused
+    /// them; a thread that is not parked (any more) is left alone.
+    pub fn wake(&mut self, tid: Tid) {
+        self.wakeups.push_back(tid);
+    }
+
+    /// Run the parked syscall of `tid` again; it may park again.
+    fn retry(&mut self, tid: Tid) {
+        let Some(task) = self.tasks.get_mut(&tid) else { return };
+        let Some(p) = task.pending.take() else { return };
+        task.retry_wait = Some(p.wait);
+        if let Some(t) = p.wait.deadline() {
             self.timers.remove(&(t, tid));
         }
-        match self.syscall(tid, p.nr, p.args, p.regs) {
-            Reply::None => {}
-            r => {
-                // Put the (completed) syscall back so unpark can answer it.
-                if let Some(task) = self.tasks.get_mut(&tid) {
-                    task.pending = Some(p);
-                }
-                self.unpark(tid, r);
-            }
+        let r = self.syscall(tid, p.nr, p.args, p.regs);
+        let Some(task) = self.tasks.get_mut(&tid) else { return };
+        task.retry_wait = None;
+        if !matches!(r, Reply::None) {
+            // Put the (completed) syscall back so unpark can answer it.
+            task.pending = Some(p);
+            self.unpark(tid, r);
+        }
+    }
+
+    /// Run the wakeups scheduled so far (and those they schedule).
+    fn run_wakeups(&mut self) {
+        while let Some(tid) = self.wakeups.pop_front() {
+            self.retry(tid);
         }
     }
 
@@ -185,6 +200,8 @@ impl Server {
                 Some(Wait::Futex { .. }) => {
                     self.unpark(tid, Reply::Value(linux_server::linux::errno::ETIMEDOUT.as_return()))
                 }
+                // poll/select: the call itself sees the deadline has passed.
+                Some(Wait::Poll { .. }) => self.wake(tid),
                 _ => {}
             }
         }
@@ -222,6 +239,7 @@ impl Server {
                     Reply::None => None,
                 };
             }
+            self.run_wakeups();
             // A failed send phase (the client vanished) or a receive timeout
             // needs nothing more than another turn of the loop.
             for (kid, m) in core::mem::take(&mut self.outbox) {

@@ -15,8 +15,8 @@ use crate::thread::{MsgKind, RecvKind, State, SYSCALL_VECTOR};
 use abi::error::{Error, RECEIVE_PHASE};
 use abi::exception::{mr, reply, EXCEPTION_WORDS, FRAME_WORDS};
 use abi::msg::{kind, MAX_MR, REG_MRS};
-use abi::utcb::offset;
 use abi::thread_id::IRQ_COUNT;
+use abi::utcb::offset;
 use abi::{Fpage, MsgTag, ThreadId, Timeout, Timeouts, TypedItem};
 
 /// Who a message comes from.

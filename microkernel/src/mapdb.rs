@@ -383,7 +383,11 @@ impl MappingDb {
             self.revoke_subtree(mmu, existing, Rights::RWX);
         }
         // A new node for a mapping (a grant moves the existing one).
-        let fresh = if grant { None } else { Some(self.alloc_node(Node { space: to.0, va: to.1, frame: s.frame, rights, ..EMPTY })?) };
+        let fresh = if grant {
+            None
+        } else {
+            Some(self.alloc_node(Node { space: to.0, va: to.1, frame: s.frame, rights, ..EMPTY })?)
+        };
         if !mmu.charge_node(to.0, 1) {
             if let Some(n) = fresh {
                 self.free_node(n);

@@ -324,7 +324,7 @@ impl<M: Machine> Kernel<M> {
         }
         let t = self.tcb_mut(cur);
         t.frame.rax = 0;
-        t.frame.rdx = (st.accessed as u64) * abi::sysno::unmap::OUT_ACCESSED
-            | (st.dirty as u64) * abi::sysno::unmap::OUT_DIRTY;
+        t.frame.rdx =
+            (st.accessed as u64) * abi::sysno::unmap::OUT_ACCESSED | (st.dirty as u64) * abi::sysno::unmap::OUT_DIRTY;
     }
 }

@@ -526,7 +526,10 @@ fn privileged_unmap_in_another_space_takes_only_its_mapping() {
     let u = k.create_thread(None, ThreadId::NIL, ThreadId::NIL, UTCB, 100).unwrap();
     let us = k.slot_of(u).unwrap();
     k.wake(us);
-    assert_eq!(raw_syscall(&mut k, us, sysno::UNMAP, [fp, 7 | sysno::unmap::OWN, aid.0, 0, 0]), Error::NoPermission.code());
+    assert_eq!(
+        raw_syscall(&mut k, us, sysno::UNMAP, [fp, 7 | sysno::unmap::OWN, aid.0, 0, 0]),
+        Error::NoPermission.code()
+    );
 }
 
 #[test]

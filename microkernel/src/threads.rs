@@ -317,7 +317,12 @@ impl<M: Machine> Kernel<M> {
         if slot == cur && self.privileged(cur) {
             log::info!("thread {:?} of a privileged space exited", target);
         } else {
-            log::debug!("{:?} deletes {:?}{}", self.tcb(cur).id, target, if whole_space { " and its space" } else { "" });
+            log::debug!(
+                "{:?} deletes {:?}{}",
+                self.tcb(cur).id,
+                target,
+                if whole_space { " and its space" } else { "" }
+            );
         }
         if whole_space {
             self.delete_space_of(slot);

@@ -170,6 +170,9 @@ impl Server {
     fn fd_stat(&self, pid: Pid, fd: u64) -> SysResult<stat::Stat> {
         let f = self.procs[&pid].fds.file(fd)?;
         let f = f.borrow();
+        if let FileKind::Pipe(p) = &f.kind {
+            return Ok(Server::pipe_stat(p));
+        }
         match f.ino {
             Some(i) => self.vfs.stat(i),
             None => {

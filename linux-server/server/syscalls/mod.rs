@@ -3,14 +3,19 @@
 //! can block return a `Reply` themselves. An unimplemented call returns ENOSYS
 //! and is logged once, by name.
 
+mod fd;
 mod fs;
 mod futex;
 mod info;
-mod io;
 mod memory;
+mod pipe;
+pub mod poll;
 mod process;
+mod rw;
 mod signal;
 mod time;
+
+pub use rw::MAX_RW;
 
 use crate::process::Tid;
 use crate::server::{Reply, Server};
@@ -93,16 +98,22 @@ impl Server {
             nr::STATFS | nr::FSTATFS => self.sys_statfs(pid, a[1]),
             nr::FSYNC | nr::FDATASYNC | nr::SYNCFS => self.sys_fsync(pid, a[0]),
             nr::SYNC => Ok(0),
-            // reading and writing (io.rs)
+            // reading and writing (rw.rs)
             nr::READ => return self.sys_read(tid, pid, a, regs),
-            nr::WRITE => self.sys_write(pid, a[0], a[1], a[2]),
+            nr::WRITE => return self.sys_write(tid, pid, a, regs),
             nr::READV => return self.sys_readv(tid, pid, a, regs),
-            nr::WRITEV => self.sys_writev(pid, a[0], a[1], a[2]),
+            nr::WRITEV => return self.sys_writev(tid, pid, a, regs),
             nr::PREAD64 => self.sys_pread64(pid, a[0], a[1], a[2], a[3]),
-            nr::PWRITE64 => self.sys_pwrite64(pid, a[0], a[1], a[2], a[3]),
+            nr::PWRITE64 => self.sys_pwrite64(tid, pid, a[0], a[1], a[2], a[3]),
             nr::PREADV => self.sys_preadv(pid, a[0], a[1], a[2], a[3]),
-            nr::PWRITEV => self.sys_pwritev(pid, a[0], a[1], a[2], a[3]),
-            nr::SENDFILE => self.sys_sendfile(pid, a[0], a[1], a[2], a[3]),
+            nr::PWRITEV => self.sys_pwritev(tid, pid, a[0], a[1], a[2], a[3]),
+            nr::SENDFILE => return self.sys_sendfile(tid, pid, a, regs),
+            // pipes and waiting for descriptors (pipe.rs, poll.rs)
+            nr::PIPE => self.sys_pipe2(pid, a[0], 0),
+            nr::PIPE2 => self.sys_pipe2(pid, a[0], a[1]),
+            nr::POLL | nr::PPOLL => return self.sys_poll(tid, pid, n, a, regs),
+            nr::SELECT | nr::PSELECT6 => return self.sys_select(tid, pid, n, a, regs),
+            // the descriptor table (fd.rs)
             nr::DUP => self.sys_dup(pid, a[0]),
             nr::DUP2 => self.sys_dup2(pid, a[0], a[1]),
             nr::DUP3 => self.sys_dup3(pid, a[0], a[1], a[2]),
@@ -190,6 +201,10 @@ impl Server {
                 Err(ENOSYS)
             }
         };
+        // A syscall may end its own process (a fatal SIGPIPE): no reply then.
+        if !self.tasks.contains_key(&tid) {
+            return Reply::None;
+        }
         value(r)
     }
 }

@@ -2,7 +2,7 @@
 //! stored and reported back; a signal a process sends itself takes its
 //! default action. Delivery to handlers comes with the signal-thread stage.
 
-use crate::process::{Pid, SigAction, Tid, SIG_IGN};
+use crate::process::{Pid, SigAction, Tid, SIG_DFL, SIG_IGN};
 use crate::server::{Reply, Server};
 use linux_server::linux::errno::*;
 use linux_server::linux::signal::*;
@@ -20,6 +20,21 @@ fn ignored_by_default(sig: u32) -> bool {
 }
 
 impl Server {
+    /// Signal `sig` for process `pid`, as far as this stage can: a signal
+    /// with the default action "terminate" (or "core") ends the process, and
+    /// `true` says it did; ignored signals, stops (until job control) and
+    /// caught signals (until handlers run) do nothing.
+    pub fn default_signal(&mut self, pid: Pid, sig: u32) -> bool {
+        let Some(p) = self.procs.get(&pid) else { return false };
+        let act = p.sigactions[sig as usize - 1];
+        let terminates = !ignored_by_default(sig) && !matches!(sig, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU);
+        if sig == SIGKILL || (act.handler == SIG_DFL && terminates) {
+            self.exit_process(pid, killed(sig));
+            return true;
+        }
+        false
+    }
+
     pub(super) fn sys_rt_sigaction(&mut self, pid: Pid, sig: u64, act: u64, old: u64, size: u64) -> SysResult<u64> {
         if size != 8 || !(1..=64).contains(&sig) {
             return Err(EINVAL);
@@ -146,16 +161,12 @@ impl Server {
             return Reply::Value(0);
         }
         let s = sig as u32;
-        let act = self.procs[&pid].sigactions[s as usize - 1];
-        if act.handler == SIG_IGN || (act.handler == 0 && ignored_by_default(s)) {
-            return Reply::Value(0);
-        }
-        if act.handler == 0 || s == SIGKILL {
-            if matches!(s, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU) {
-                return Reply::Value(0); // stopping needs job control (next stage)
-            }
-            self.exit_process(pid, killed(s));
+        if self.default_signal(pid, s) {
             return Reply::None;
+        }
+        let act = self.procs[&pid].sigactions[s as usize - 1];
+        if act.handler == SIG_IGN || act.handler == 0 {
+            return Reply::Value(0);
         }
         if self.enosys_logged.insert(0x1_0000 + s as u64) {
             rt::println!("linux-server: pid {pid}: running a handler for signal {s} is not implemented yet");

@@ -94,6 +94,12 @@ impl LineDiscipline {
         self.ready.len()
     }
 
+    /// Whether a read would return at once (poll's POLLIN): input is
+    /// ready, or an end-of-file mark is at its front.
+    pub fn input_ready(&self) -> bool {
+        !self.ready.is_empty() || self.eof_marks.front().is_some_and(|&(at, empty)| at == 0 && empty)
+    }
+
     /// Echo form of a byte (control characters as ^X under ECHOCTL).
     fn echo_byte(&self, b: u8, out: &mut Vec<u8>) {
         if !self.lflag(ECHO) {
@@ -338,6 +344,20 @@ mod tests {
         type_str(&mut l, b"x\n\x04");
         assert_eq!(l.read(100), ReadResult::Data(b"x\n".to_vec()));
         assert_eq!(l.read(100), ReadResult::Eof);
+    }
+
+    #[test]
+    fn input_is_ready_for_poll_only_when_a_read_would_return() {
+        let mut l = LineDiscipline::new();
+        assert!(!l.input_ready());
+        type_str(&mut l, b"half");
+        assert!(!l.input_ready(), "a line being edited is not readable");
+        type_str(&mut l, b"\n");
+        assert!(l.input_ready());
+        let _ = l.read(100);
+        assert!(!l.input_ready());
+        type_str(&mut l, b"\x04");
+        assert!(l.input_ready(), "end of file is readable");
     }
 
     #[test]
