@@ -38,6 +38,12 @@ pub enum Backing {
     /// `offset + (va - start)`, up to `data_end` (an address); beyond it zeros
     /// (an ELF segment's bss, or the tail past end of file).
     File { ino: u64, offset: u64, data_end: u64 },
+    /// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS): page `va` is page
+    /// `(offset + va - start) / PAGE` of shared object `id`, the same frame in
+    /// every process mapping it — before and after fork.
+    Shm { id: u64, offset: u64 },
+    /// The signal trampoline page: one read-only frame in every process.
+    Signal,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -70,8 +76,12 @@ impl Vma {
         let mut v = *self;
         v.start = s;
         v.end = e;
-        if let Backing::File { ino, offset, data_end } = self.backing {
-            v.backing = Backing::File { ino, offset: offset + (s - self.start), data_end };
+        match self.backing {
+            Backing::File { ino, offset, data_end } => {
+                v.backing = Backing::File { ino, offset: offset + (s - self.start), data_end };
+            }
+            Backing::Shm { id, offset } => v.backing = Backing::Shm { id, offset: offset + (s - self.start) },
+            Backing::Anon | Backing::Signal => {}
         }
         v
     }
@@ -190,6 +200,9 @@ impl VmaSet {
                         Backing::File { ino: a, offset: oa, data_end: da },
                         Backing::File { ino: b, offset: ob, data_end: db },
                     ) => a == b && da == db && oa + v.len() == ob,
+                    (Backing::Shm { id: a, offset: oa }, Backing::Shm { id: b, offset: ob }) => {
+                        a == b && oa + v.len() == ob
+                    }
                     _ => false,
                 };
                 if !(same_backing
@@ -265,6 +278,22 @@ mod tests {
         assert_eq!((hi.start, hi.end), (0x14000, 0x20000));
         assert_eq!(s.find(0x11000).unwrap().end, 0x12000);
         assert!(s.find(0x13000).is_none());
+    }
+
+    #[test]
+    fn shared_memory_pieces_keep_their_offsets_and_merge_back() {
+        let mut s = VmaSet::new();
+        let shm = Vma { backing: Backing::Shm { id: 3, offset: 0 }, shared: true, ..anon(0x10000, 0x20000, Prot::RW) };
+        s.insert(shm);
+        s.protect(0x14000, 0x16000, Prot::NONE).unwrap();
+        assert_eq!(s.find(0x15000).unwrap().backing, Backing::Shm { id: 3, offset: 0x4000 });
+        assert_eq!(s.find(0x17000).unwrap().backing, Backing::Shm { id: 3, offset: 0x6000 });
+        s.protect(0x14000, 0x16000, Prot::RW).unwrap();
+        assert_eq!(s.iter().count(), 1, "pieces of one object in order merge again");
+        let other = Vma { backing: Backing::Shm { id: 4, offset: 0x10000 }, ..shm };
+        s.insert(Vma { start: 0x20000, end: 0x21000, ..other });
+        s.protect(0x10000, 0x21000, Prot::RW).unwrap();
+        assert_eq!(s.iter().count(), 2, "different objects never merge");
     }
 
     #[test]
