@@ -67,6 +67,17 @@ pub struct Boot<'a> {
     /// Keystrokes: when the output contains `.0` (after the previous step),
     /// type `.1`.
     pub script: Vec<(String, String)>,
+    /// For each step of `script`: how long to wait after seeing its text
+    /// before typing (zero unless [`Boot::when_after`] set it).
+    pub pauses: Vec<Duration>,
+    /// Host files or trees copied into the root file system (the module
+    /// named `rootfs.cpio` is rebuilt from `rootfs/base.spec` with them, as
+    /// `scripts/run --add` does): (host path, guest path).
+    pub adds: Vec<(PathBuf, String)>,
+    /// Boot Debian's Linux kernel through `scripts/linux` (the root file
+    /// system module is its initramfs; `cmdline` is appended to the kernel's
+    /// command line) instead of the microkernel.
+    pub native_linux: bool,
 }
 
 impl<'a> Boot<'a> {
@@ -77,7 +88,21 @@ impl<'a> Boot<'a> {
             timeout: Duration::from_secs(120),
             icount: false,
             script: Vec::new(),
+            pauses: Vec::new(),
+            adds: Vec::new(),
+            native_linux: false,
         }
+    }
+    /// Native Linux with the default root file system and no command: its
+    /// /init (tests/linux-init) starts an interactive /bin/sh on the serial
+    /// console, the console's tty as its controlling terminal. The same
+    /// keystroke scripts drive it, so an interactive test can be checked
+    /// against Linux.
+    pub fn linux() -> Boot<'static> {
+        artifact("linux-init.cpio");
+        let mut b = Boot::new("", &["rootfs.cpio"]);
+        b.native_linux = true;
+        b
     }
     pub fn timeout(mut self, secs: u64) -> Self {
         self.timeout = Duration::from_secs(secs);
@@ -89,16 +114,61 @@ impl<'a> Boot<'a> {
     }
     pub fn when(mut self, seen: &str, type_: &str) -> Self {
         self.script.push((seen.to_string(), type_.to_string()));
+        self.pauses.push(Duration::ZERO);
+        self
+    }
+    /// Like [`Boot::when`], but wait `pause` after seeing `seen` before
+    /// typing: for keys that must reach a program the shell has yet to start
+    /// (a ^C for `sleep 100` must not arrive while the shell still owns the
+    /// terminal).
+    pub fn when_after(mut self, seen: &str, pause: Duration, type_: &str) -> Self {
+        self.script.push((seen.to_string(), type_.to_string()));
+        self.pauses.push(pause);
+        self
+    }
+    /// Copy a host file or tree into the root file system (`scripts/run --add`).
+    pub fn add(mut self, host: impl AsRef<std::path::Path>, guest: &str) -> Self {
+        self.adds.push((host.as_ref().to_path_buf(), guest.to_string()));
         self
     }
 
     pub fn run(self) -> Run {
-        let mut cmd = Command::new(root().join("scripts/qemu"));
-        cmd.arg("--timeout").arg(self.timeout.as_secs().to_string());
-        if self.icount {
-            cmd.arg("--icount");
+        // A root file system with the added files, if any: rebuilt like
+        // scripts/run does, in a directory removed when the run ends.
+        let scratch = linux::TempDir::new("boot");
+        let mut modules = self.modules.clone();
+        if !self.adds.is_empty() {
+            let image = scratch.path().join("rootfs.cpio");
+            let mut build = Command::new(artifact("initrd"));
+            build.arg("build").arg("--spec").arg(root().join("rootfs/base.spec")).arg("--out").arg(&image);
+            for (host, guest) in &self.adds {
+                build.arg("--add").arg(format!("{}:{}", host.display(), guest));
+            }
+            let out = build.output().expect("starting build/initrd");
+            assert!(out.status.success(), "initrd build failed: {}", String::from_utf8_lossy(&out.stderr));
+            let image = image.to_string_lossy().into_owned();
+            let m = modules.iter_mut().find(|m| m.ends_with("rootfs.cpio"));
+            *m.expect("adding files needs a rootfs.cpio module") = image;
         }
-        cmd.arg(self.cmdline).args(&self.modules);
+        let mut cmd;
+        if self.native_linux {
+            cmd = Command::new(root().join("scripts/linux"));
+            cmd.arg("--timeout").arg(self.timeout.as_secs().to_string());
+            if self.icount {
+                cmd.arg("--icount");
+            }
+            if !self.cmdline.is_empty() {
+                cmd.arg("--append").arg(self.cmdline);
+            }
+            cmd.args(&modules);
+        } else {
+            cmd = Command::new(root().join("scripts/qemu"));
+            cmd.arg("--timeout").arg(self.timeout.as_secs().to_string());
+            if self.icount {
+                cmd.arg("--icount");
+            }
+            cmd.arg(self.cmdline).args(&modules);
+        }
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("starting scripts/qemu");
         let out = Arc::new(Mutex::new(Vec::new()));
@@ -132,6 +202,10 @@ impl<'a> Boot<'a> {
                 let hay = String::from_utf8_lossy(&text[seen_upto..]).into_owned();
                 if let Some(pos) = hay.find(&self.script[step].0) {
                     seen_upto += pos + self.script[step].0.len();
+                    let pause = self.pauses.get(step).copied().unwrap_or_default();
+                    if !pause.is_zero() {
+                        std::thread::sleep(pause);
+                    }
                     if let Some(i) = stdin.as_mut() {
                         let _ = i.write_all(self.script[step].1.as_bytes());
                         let _ = i.flush();
@@ -155,6 +229,7 @@ impl<'a> Boot<'a> {
             output.push_str("\n[qemu stderr] ");
             output.push_str(&err);
         }
+        drop(scratch);
         Run { status, output }
     }
 }

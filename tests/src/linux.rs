@@ -393,6 +393,45 @@ impl BatchRun {
     }
 }
 
+/// Run `cmds` on both systems and compare each command's output and exit
+/// status, failing the test with every command that differs. Native Linux
+/// runs them all in one boot (a [`Batch`]: each command a child of the batch
+/// shell, stdin `/dev/null`); our system runs each as its own process 1
+/// (`scripts/run -- CMD`, whose console then carries just the command's
+/// output). `adds` (host path, guest path) go into both root file systems.
+pub fn compare_with_linux(cmds: &[Vec<&str>], adds: &[(PathBuf, &str)]) {
+    let mut batch = Batch::new().timeout(900);
+    for (host, guest) in adds {
+        batch = batch.add(host, guest);
+    }
+    for c in cmds {
+        batch = batch.cmd(c);
+    }
+    let linux = batch.run(System::Linux);
+    linux.assert_complete();
+    let opts = RunOptions {
+        adds: adds.iter().map(|(host, guest)| (host.clone(), guest.to_string())).collect(),
+        timeout: 180,
+        ..RunOptions::default()
+    };
+    let mut failures = Vec::new();
+    for (i, c) in cmds.iter().enumerate() {
+        let want = linux.get(i);
+        let got = run_command(System::Ours, c, &opts);
+        let out = got.output();
+        if got.status != want.status || out != want.output {
+            failures.push(format!(
+                "{c:?}\n  linux: status {:?}\n{}\n  ours: status {:?}\n{}",
+                want.status,
+                want.output,
+                got.status,
+                got.describe()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} commands differ:\n{}", failures.len(), cmds.len(), failures.join("\n\n"));
+}
+
 /// Per-command differences between two runs of the same batch (an empty list
 /// means they agree), after `normalize` is applied to both outputs.
 pub fn differences(a: &BatchRun, b: &BatchRun, normalize: impl Fn(&str) -> String) -> Vec<String> {

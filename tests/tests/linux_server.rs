@@ -7,7 +7,7 @@
 //! the same on both.
 
 use std::path::PathBuf;
-use system_tests::linux::{run_command, Batch, Outcome, RunOptions, System};
+use system_tests::linux::{compare_with_linux, run_command, Outcome, RunOptions, System};
 use system_tests::root;
 
 fn fixtures() -> PathBuf {
@@ -27,30 +27,10 @@ fn ours(argv: &[&str]) -> Outcome {
     run_command(System::Ours, argv, &opts)
 }
 
-/// Run `cmds` on both systems and compare each command's output and status.
+/// Run `cmds` on both systems, with the fixtures and the test programs, and
+/// compare each command's output and status.
 fn compare(cmds: &[Vec<&str>]) {
-    let mut batch = Batch::new().add(fixtures(), "/fixtures").add(tests_dir(), "/tests").timeout(900);
-    for c in cmds {
-        batch = batch.cmd(c);
-    }
-    let linux = batch.run(System::Linux);
-    linux.assert_complete();
-    let mut failures = Vec::new();
-    for (i, c) in cmds.iter().enumerate() {
-        let want = linux.get(i);
-        let got = ours(c);
-        let out = got.output();
-        if got.status != want.status || out != want.output {
-            failures.push(format!(
-                "{c:?}\n  linux: status {:?}\n{}\n  ours: status {:?}\n{}",
-                want.status,
-                want.output,
-                got.status,
-                got.describe()
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} commands differ:\n{}", failures.len(), cmds.len(), failures.join("\n\n"));
+    compare_with_linux(cmds, &[(fixtures(), "/fixtures"), (tests_dir(), "/tests")]);
 }
 
 #[test]

@@ -49,7 +49,7 @@ T_FN const char *errname(int e)
     E(EEXIST) E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE)
     E(EMFILE) E(ENOTTY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK)
     E(EPIPE) E(ERANGE) E(ENAMETOOLONG) E(ENOSYS) E(ENOTEMPTY) E(ELOOP)
-    E(EOVERFLOW) E(EOPNOTSUPP) E(ETXTBSY) E(ENODATA)
+    E(EOVERFLOW) E(EOPNOTSUPP) E(ETXTBSY) E(ENODATA) E(ETIMEDOUT) E(EDEADLK)
 #undef E
     case 0: return "0";
     }
@@ -57,18 +57,44 @@ T_FN const char *errname(int e)
     return buf;
 }
 
-T_FN void t_line(int ok, const char *detail, const char *fmt, va_list ap)
+/*
+ * In a child started by t_spawn (see "Processes" below) check lines go to
+ * the parent through this pipe instead of stdout.
+ */
+static int t_report_fd = -1;
+
+/* Emit one finished line ("ok - ..." / "FAIL - ...") and count it. */
+T_FN void t_emit(int ok, const char *line)
 {
-    fputs(ok ? "ok - " : "FAIL - ", stdout);
-    vprintf(fmt, ap);
-    if (detail && *detail)
-        printf("%s%s", ok ? ": " : " ", detail);
-    putchar('\n');
-    fflush(stdout); /* a line per write: nothing is lost if we crash later */
+    if (t_report_fd >= 0) {
+        char buf[1024];
+        int n = snprintf(buf, sizeof buf - 1, "%s", line);
+        if (n > (int)sizeof buf - 2)
+            n = sizeof buf - 2;
+        buf[n++] = '\n';
+        ssize_t w;
+        do
+            w = write(t_report_fd, buf, n); /* one write under PIPE_BUF: never torn */
+        while (w < 0 && errno == EINTR);
+    } else {
+        fputs(line, stdout);
+        putchar('\n');
+        fflush(stdout); /* a line per write: nothing is lost if we crash later */
+    }
     if (ok)
         t_pass++;
     else
         t_fail++;
+}
+
+T_FN void t_line(int ok, const char *detail, const char *fmt, va_list ap)
+{
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s", ok ? "ok - " : "FAIL - ");
+    n += vsnprintf(line + n, sizeof line - n, fmt, ap);
+    if (detail && *detail && n < (int)sizeof line)
+        snprintf(line + n, sizeof line - n, "%s%s", ok ? ": " : " ", detail);
+    t_emit(ok, line);
 }
 
 __attribute__((format(printf, 3, 4))) T_FN int t_check(int ok, const char *detail, const char *fmt, ...)
@@ -231,6 +257,218 @@ T_FN long get_file(const char *path, char *buf, size_t cap)
     if (n >= 0)
         buf[n] = 0;
     return n;
+}
+
+/*
+ * Processes (the fork, exec, wait, signal and thread programs).
+ *
+ * A check made in a child must not print on its own: the order of two
+ * processes' lines would depend on the scheduler. t_spawn forks a child whose
+ * check lines travel through a pipe; the parent's t_collect prints them, in
+ * order, at a fixed point of its own output and counts them as its own:
+ *
+ *     int rd;
+ *     pid_t pid = t_spawn(&rd);
+ *     if (pid == 0) {                      // the child: check as usual
+ *         CHECK(getppid() != getpid(), "...");
+ *         t_child_exit();                  // _exit(1 if a check failed, else 0)
+ *     }
+ *     int st = t_collect(rd, pid);         // print its lines, reap it
+ *     EXPECT_EXIT(st, 0, "the child exited 0");
+ *
+ * The child gets alarm(T_CHILD_SECS) so that one stuck on a bug dies instead of
+ * hanging the program, and the parent's read ends when every copy of the
+ * pipe's write end is closed (a grandchild keeps it too: t_quiet closes it).
+ */
+#include <signal.h>
+#include <sys/wait.h>
+
+#ifndef T_CHILD_SECS
+#define T_CHILD_SECS 20
+#endif
+
+/* waitpid, retried on EINTR: the wait status, or -1 (errno set). */
+T_FN int t_wait(pid_t pid)
+{
+    int st = 0;
+    pid_t r;
+    do
+        r = waitpid(pid, &st, 0);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -1 : st;
+}
+
+/* A wait status in words, for FAIL details. */
+T_FN const char *t_wstr(int st)
+{
+    static char buf[64];
+    if (st == -1)
+        snprintf(buf, sizeof buf, "no status (%s)", errname(errno));
+    else if (WIFEXITED(st))
+        snprintf(buf, sizeof buf, "exit %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, sizeof buf, "signal %d%s", WTERMSIG(st), WCOREDUMP(st) ? " (core)" : "");
+    else if (WIFSTOPPED(st))
+        snprintf(buf, sizeof buf, "stopped by %d", WSTOPSIG(st));
+    else if (WIFCONTINUED(st))
+        snprintf(buf, sizeof buf, "continued");
+    else
+        snprintf(buf, sizeof buf, "status 0x%x", st);
+    return buf;
+}
+
+/* EXPECT_EXIT(status, code, "what", ...): the process exited with code. */
+#define EXPECT_EXIT(st, code, ...)                                                                                    \
+    ({                                                                                                                 \
+        int s_ = (st), c_ = (code), ok_ = s_ != -1 && WIFEXITED(s_) && WEXITSTATUS(s_) == c_;                          \
+        char d_[96] = "";                                                                                              \
+        if (!ok_)                                                                                                      \
+            snprintf(d_, sizeof d_, "(got %s, expected exit %d)", t_wstr(s_), c_);                                     \
+        t_check(ok_, d_, __VA_ARGS__);                                                                                 \
+    })
+
+/* EXPECT_KILLED(status, sig, "what", ...): the process was killed by sig, without a core dump. */
+#define EXPECT_KILLED(st, sig, ...)                                                                                   \
+    ({                                                                                                                 \
+        int s_ = (st), g_ = (sig), ok_ = s_ != -1 && WIFSIGNALED(s_) && WTERMSIG(s_) == g_ && !WCOREDUMP(s_);         \
+        char d_[96] = "";                                                                                              \
+        if (!ok_)                                                                                                      \
+            snprintf(d_, sizeof d_, "(got %s, expected signal %d)", t_wstr(s_), g_);                                   \
+        t_check(ok_, d_, __VA_ARGS__);                                                                                 \
+    })
+
+/* Fork a child that reports its checks through a pipe: see above. */
+T_FN pid_t t_spawn(int *rd)
+{
+    int p[2];
+    *rd = -1;
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        t_report_fd = p[1];
+        t_pass = t_fail = 0;
+        alarm(T_CHILD_SECS);
+        return 0;
+    }
+    close(p[1]);
+    *rd = p[0];
+    return pid;
+}
+
+/*
+ * Start from a known signal state whatever the caller left us (a shell may
+ * leave SIGINT or SIGQUIT ignored, a parent may block signals): every
+ * catchable signal to SIG_DFL, none blocked.
+ */
+T_FN void t_reset_signals(void)
+{
+    for (int sig = 1; sig < 65; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
+ * kill and killpg for a pid that fork returned: a failed fork (-1) must not
+ * turn into kill(-1, sig), which signals every process we may signal, or
+ * into killpg(-1, sig), which is kill(1, sig).
+ */
+T_FN int t_kill(pid_t pid, int sig)
+{
+    if (pid == -1 || pid == 0) {
+        errno = ESRCH;
+        return -1;
+    }
+    return kill(pid, sig);
+}
+
+T_FN int t_killpg(pid_t pgid, int sig)
+{
+    if (pgid <= 1) {
+        errno = ESRCH;
+        return -1;
+    }
+    return kill(-pgid, sig);
+}
+
+/* The end of a t_spawn child. */
+T_FN void t_child_exit(void)
+{
+    _exit(t_fail ? 1 : 0);
+}
+
+/* In a helper process that makes no checks: let go of the report pipe. */
+T_FN void t_quiet(void)
+{
+    if (t_report_fd >= 0)
+        close(t_report_fd);
+    t_report_fd = -1;
+}
+
+/* Print (or pass up) one line a child reported. */
+T_FN void t_relay(const char *line)
+{
+    if (strncmp(line, "ok - ", 5) == 0)
+        t_emit(1, line);
+    else if (strncmp(line, "FAIL - ", 7) == 0)
+        t_emit(0, line);
+    else {
+        char buf[1024];
+        snprintf(buf, sizeof buf, "FAIL - a child printed: %.900s", line);
+        t_emit(0, buf);
+    }
+}
+
+/*
+ * The parent's side: print the child's lines until every writer is gone,
+ * then reap the child (pid > 0) and return its wait status (-1 if that failed).
+ * With pid -1 nothing is reaped. A failed t_spawn (rd -1) is a FAIL.
+ */
+T_FN int t_collect(int rd, pid_t pid)
+{
+    if (rd < 0) {
+        t_emit(0, "FAIL - could not start a child (fork or pipe failed)");
+        return -1;
+    }
+    char buf[2048];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(rd, buf + len, sizeof buf - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += n;
+        char *nl;
+        while ((nl = memchr(buf, '\n', len))) {
+            *nl = 0;
+            t_relay(buf);
+            size_t used = nl + 1 - buf;
+            memmove(buf, nl + 1, len - used);
+            len -= used;
+        }
+        if (len == sizeof buf - 1) {
+            buf[len] = 0;
+            t_relay(buf);
+            len = 0;
+        }
+    }
+    if (len) {
+        buf[len] = 0;
+        t_relay(buf);
+    }
+    close(rd);
+    return pid > 0 ? t_wait(pid) : 0;
 }
 
 /* Is every byte of buf zero? */
