@@ -12,5 +12,6 @@ pub mod exec;
 pub mod linux;
 pub mod mm;
 pub mod pipe;
+pub mod signal;
 pub mod tty;
 pub mod vfs;
