@@ -72,6 +72,7 @@ impl Server {
                 child_event: None,
                 vfork_parent: None,
                 itimer_real: None,
+                itimer_cpu: [None, None],
                 usage: Usage::default(),
                 children_usage: Usage::default(),
                 start_ns,

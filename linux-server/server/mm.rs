@@ -142,6 +142,11 @@ impl Server {
             return self.fault_in_fault(tid, info, err, addr, "page fault");
         }
         let vma = vma.expect("allowed implies an area");
+        if self.past_file_end(&vma, page) {
+            use linux_server::signal::info::BUS_ADRERR;
+            let info = linux_server::signal::SigInfo::fault(linux_server::linux::signal::SIGBUS, BUS_ADRERR, addr);
+            return self.fault_in_fault(tid, info, 4 | (write as u64) << 1, addr, "access beyond the end of a mapped file");
+        }
         let frame = match self.user_frame(pid, page, write) {
             Ok(f) => f,
             Err(_) => {
@@ -159,6 +164,18 @@ impl Server {
             hotspot: page,
         });
         Reply::Msg(m)
+    }
+
+    /// Whether `page` of an mmap'd file lies wholly past the file's end
+    /// (touching it is SIGBUS).
+    pub fn past_file_end(&self, vma: &Vma, page: u64) -> bool {
+        match vma.backing {
+            Backing::File { ino, offset, data_end: linux_server::mm::vma::FILE_END } => {
+                let size = self.vfs.size(ino).unwrap_or(0);
+                offset + (page - vma.start) >= page_up(size).unwrap_or(u64::MAX)
+            }
+            _ => false,
+        }
     }
 
     /// A page fault becomes a signal: the thread's registers are fetched (a
@@ -344,12 +361,9 @@ impl Server {
                 vmas.find_free_topdown(len, MMAP_MIN, MMAP_BASE).ok_or(ENOMEM)?
             }
         };
-        // File bytes end where the file ends; past it the pages read as zeros.
+        // File bytes end where the file ends (at the time of each fault).
         let backing = match file {
-            Some(ino) => {
-                let size = self.vfs.size(ino).unwrap_or(0);
-                Backing::File { ino, offset: off, data_end: start + size.saturating_sub(off) }
-            }
+            Some(ino) => Backing::File { ino, offset: off, data_end: linux_server::mm::vma::FILE_END },
             // Shared anonymous memory (also of /dev/zero) is an object of its own.
             None if shared => {
                 self.next_shm += 1;
@@ -493,8 +507,12 @@ impl Server {
         nv.end = dest + new_len;
         match vma.backing {
             Backing::File { ino, offset, data_end } => {
-                nv.backing =
-                    Backing::File { ino, offset: offset + shift, data_end: dest + data_end.saturating_sub(old) };
+                let data_end = if data_end == linux_server::mm::vma::FILE_END {
+                    data_end
+                } else {
+                    dest + data_end.saturating_sub(old)
+                };
+                nv.backing = Backing::File { ino, offset: offset + shift, data_end };
             }
             Backing::Shm { id, offset } => nv.backing = Backing::Shm { id, offset: offset + shift },
             _ => {}

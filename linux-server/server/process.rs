@@ -149,6 +149,9 @@ pub struct Process {
     pub vfork_parent: Option<Tid>,
     /// ITIMER_REAL: (next expiry in ns since boot, interval in ns).
     pub itimer_real: Option<(u64, u64)>,
+    /// ITIMER_VIRTUAL and ITIMER_PROF: (expiry in ns of the process's CPU
+    /// time — user, or user and system —, interval in ns).
+    pub itimer_cpu: [Option<(u64, u64)>; 2],
     pub usage: Usage,
     /// What waited-for children used (RUSAGE_CHILDREN).
     pub children_usage: Usage,

@@ -153,6 +153,9 @@ impl Server {
                 if self.trace {
                     self.trace_syscall(tid, &regs, &reply);
                 }
+                // execve from a second thread makes it the leader: its TID
+                // is now the PID.
+                let tid = self.by_kid.get(&r.from.0).copied().unwrap_or(tid);
                 self.finish_syscall(tid, reply, &regs)
             }
             kind::PAGE_FAULT => self.page_fault(tid, r.msg.mr[0], tag.detail(), r.msg.mr[1]),
@@ -302,6 +305,10 @@ impl Server {
                 break;
             }
             self.timers.pop_first();
+            if tid == Self::CPU_TIMER_KEY {
+                self.cpu_timers_fired();
+                continue;
+            }
             if tid < 0 {
                 self.itimer_fired(-tid);
                 continue;

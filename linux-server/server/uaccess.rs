@@ -28,6 +28,9 @@ impl Server {
             }
             return Ok(pte.frame);
         }
+        if self.past_file_end(&vma, page) {
+            return Err(EFAULT);
+        }
         // Frames shared by every process that maps the page.
         let shared = match vma.backing {
             Backing::File { ino, offset, .. } if vma.shared => {
@@ -49,7 +52,11 @@ impl Server {
         if let Backing::File { ino, offset, data_end } = vma.backing {
             self.cache_flush(ino);
             let file_off = offset + (page - vma.start);
-            let n = data_end.saturating_sub(page).min(PAGE) as usize;
+            let n = if data_end == linux_server::mm::vma::FILE_END {
+                PAGE as usize
+            } else {
+                data_end.saturating_sub(page).min(PAGE) as usize
+            };
             if n > 0 {
                 let buf = &mut self.pool.frame_mut(frame)[..n];
                 // Past the end of the file the page stays zero (SIGBUS on

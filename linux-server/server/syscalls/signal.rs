@@ -397,10 +397,65 @@ impl Server {
         self.write_user(pid, addr, &b)
     }
 
+    /// A CPU-time timer of `pid` as (ns of CPU time left, interval).
+    fn itimer_cpu_left(&self, pid: Pid, which: u64) -> (u64, u64) {
+        let i = (which - ITIMER_VIRTUAL) as usize;
+        match self.procs[&pid].itimer_cpu[i] {
+            Some((at, iv)) => (at.saturating_sub(self.cpu_time(pid, which)).max(1), iv),
+            None => (0, 0),
+        }
+    }
+
+    /// The CPU time a CPU-time timer counts: user (ITIMER_VIRTUAL) or user
+    /// and system (ITIMER_PROF).
+    fn cpu_time(&self, pid: Pid, which: u64) -> u64 {
+        let u = self.usage_of(pid);
+        if which == ITIMER_VIRTUAL {
+            u.utime_ns
+        } else {
+            u.utime_ns + u.stime_ns
+        }
+    }
+
+    /// How often the CPU-time timers are checked (the server learns a
+    /// thread's CPU time by asking the kernel).
+    const CPU_TIMER_POLL_NS: u64 = 5_000_000;
+    /// The timer key of that check.
+    pub const CPU_TIMER_KEY: i32 = i32::MIN;
+
+    fn arm_cpu_timer_poll(&mut self) {
+        if !self.timers.iter().any(|&(_, k)| k == Self::CPU_TIMER_KEY) {
+            let at = self.clock.now_ns() + Self::CPU_TIMER_POLL_NS;
+            self.timers.insert((at, Self::CPU_TIMER_KEY));
+        }
+    }
+
+    /// Check the CPU-time timers: SIGVTALRM / SIGPROF where one expired.
+    pub fn cpu_timers_fired(&mut self) {
+        let armed: alloc::vec::Vec<Pid> =
+            self.procs.values().filter(|p| p.zombie.is_none() && p.itimer_cpu.iter().any(|t| t.is_some())).map(|p| p.pid).collect();
+        for pid in &armed {
+            for which in [ITIMER_VIRTUAL, ITIMER_PROF] {
+                let i = (which - ITIMER_VIRTUAL) as usize;
+                let Some((at, iv)) = self.procs.get(pid).and_then(|p| p.itimer_cpu[i]) else { continue };
+                let now = self.cpu_time(*pid, which);
+                if now < at {
+                    continue;
+                }
+                self.procs.get_mut(pid).expect("listed").itimer_cpu[i] = if iv > 0 { Some((now + iv, iv)) } else { None };
+                let sig = if which == ITIMER_VIRTUAL { SIGVTALRM } else { SIGPROF };
+                self.send_signal(*pid, None, SigInfo::kernel(sig));
+            }
+        }
+        if self.procs.values().any(|p| p.zombie.is_none() && p.itimer_cpu.iter().any(|t| t.is_some())) {
+            self.arm_cpu_timer_poll();
+        }
+    }
+
     pub(super) fn sys_getitimer(&mut self, pid: Pid, which: u64, addr: u64) -> SysResult<u64> {
         let (left, iv) = match which {
             ITIMER_REAL => self.itimer_left(pid),
-            ITIMER_VIRTUAL | ITIMER_PROF => (0, 0),
+            ITIMER_VIRTUAL | ITIMER_PROF => self.itimer_cpu_left(pid, which),
             _ => return Err(EINVAL),
         };
         self.write_itimerval(pid, addr, left, iv)?;
@@ -408,7 +463,8 @@ impl Server {
     }
 
     /// setitimer: ITIMER_REAL is a server timer; the CPU-time timers are
-    /// accepted but never fire (the server cannot see CPU time).
+    /// checked every few milliseconds against the threads' CPU time, which
+    /// the kernel counts in timer ticks.
     pub(super) fn sys_setitimer(&mut self, pid: Pid, which: u64, new: u64, old: u64) -> SysResult<u64> {
         if which > ITIMER_PROF {
             return Err(EINVAL);
@@ -425,11 +481,20 @@ impl Server {
             None
         };
         if old != 0 {
-            let (left, iv) = if which == ITIMER_REAL { self.itimer_left(pid) } else { (0, 0) };
+            let (left, iv) =
+                if which == ITIMER_REAL { self.itimer_left(pid) } else { self.itimer_cpu_left(pid, which) };
             self.write_itimerval(pid, old, left, iv)?;
         }
-        if let (Some((v, iv)), ITIMER_REAL) = (val, which) {
-            self.set_itimer(pid, v, iv);
+        match (val, which) {
+            (Some((v, iv)), ITIMER_REAL) => self.set_itimer(pid, v, iv),
+            (Some((v, iv)), _) => {
+                let at = if v == 0 { None } else { Some((self.cpu_time(pid, which) + v, iv)) };
+                self.procs.get_mut(&pid).expect("live").itimer_cpu[(which - ITIMER_VIRTUAL) as usize] = at;
+                if at.is_some() {
+                    self.arm_cpu_timer_poll();
+                }
+            }
+            _ => {}
         }
         Ok(0)
     }
