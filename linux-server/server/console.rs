@@ -19,6 +19,8 @@ pub struct Console {
     pub readers: VecDeque<Tid>,
     /// The foreground process group (TIOCSPGRP).
     pub fg_pgrp: i32,
+    /// The session it is the controlling terminal of (TIOCSCTTY).
+    pub session: Option<i32>,
 }
 
 impl Console {
@@ -34,7 +36,7 @@ impl Console {
         } else {
             rt::println!("linux-server: could not attach the console interrupt; input will not work");
         }
-        Console { ldisc: LineDiscipline::new(), readers: VecDeque::new(), fg_pgrp: 1 }
+        Console { ldisc: LineDiscipline::new(), readers: VecDeque::new(), fg_pgrp: 0, session: None }
     }
 
     /// Send raw bytes to the terminal.

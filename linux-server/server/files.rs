@@ -153,6 +153,25 @@ impl Server {
         }
     }
 
+    /// Whether some open file description writes to `ino` (exec refuses
+    /// such a file: ETXTBSY).
+    pub fn open_for_writing(&self, ino: Ino) -> bool {
+        self.procs.values().any(|p| {
+            p.fds.numbers().any(|n| {
+                p.fds.get(n as u64).is_ok_and(|fd| {
+                    let f = fd.file.borrow();
+                    f.ino == Some(ino) && f.flags & 3 != 0 && matches!(f.kind, FileKind::Regular)
+                })
+            })
+        })
+    }
+
+    /// Whether a live process runs the program in `ino` (opening it for
+    /// writing is ETXTBSY).
+    pub fn being_executed(&self, ino: Ino) -> bool {
+        self.procs.values().any(|p| p.zombie.is_none() && p.exe_ino == ino)
+    }
+
     /// Descriptors 0, 1, 2 on the console, for the first process.
     pub fn console_fds(&mut self) -> FdTable {
         let mut t = FdTable::default();

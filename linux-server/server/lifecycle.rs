@@ -1,178 +1,406 @@
-//! Processes coming and going: the first process, exit, and ends forced by
-//! faults. (Signals proper, fork and wait come with the next stage; until
-//! then a fault or a fatal signal ends the process with the status Linux's
-//! default action would give.)
+//! Processes and threads coming and going: the first process, thread exit,
+//! process exit into a zombie, the parent's notification, reaping, and
+//! orphans going to init.
+//!
+//! A process that ends keeps its `Process` entry as a zombie (its wait
+//! status) until its parent waits for it; everything else — threads, memory,
+//! descriptors — goes at once. If the parent ignores SIGCHLD (or set
+//! SA_NOCLDWAIT) the zombie is reaped right away, as on Linux.
 
-use crate::process::{default_rlimits, Mm, Pid, Process, Task, Tid};
+use crate::files::FdTable;
+use crate::process::{default_rlimits, Creds, MmId, Pid, Process, Task, Tid, Usage, Wait, SIG_IGN};
 use crate::server::{Reply, Server};
-use abi::sysno::{config, create, exregs};
+use abi::exception::UserRegs;
 use abi::ThreadId;
 use alloc::vec::Vec;
 use linux_server::linux::errno::*;
 use linux_server::linux::signal::{self, *};
+use linux_server::signal::info::{CLD_EXITED, CLD_KILLED};
+use linux_server::signal::SigInfo;
+use linux_server::vfs::Ino;
 
-/// Priority of Linux threads (below the servers).
-const LINUX_PRIORITY: u64 = 100;
+/// SA_NOCLDWAIT: children of a process with it set leave no zombies.
+pub const SA_NOCLDWAIT: u64 = 2;
+
+/// What a new process starts with (fork fills it from the parent).
+pub struct NewProcess {
+    pub ppid: Pid,
+    pub pgid: Pid,
+    pub sid: Pid,
+    pub mm: MmId,
+    pub fds: FdTable,
+    pub cwd: Ino,
+    pub umask: u32,
+    pub creds: Creds,
+    pub exe: Vec<u8>,
+    pub exe_ino: Ino,
+    pub exit_signal: u32,
+}
 
 impl Server {
-    /// A new kernel thread in a new space, set up as a Linux thread of ours.
-    fn new_linux_thread(&mut self) -> SysResult<ThreadId> {
-        let kid = rt::sys::thread_create(ThreadId::NIL, self.me, self.me, 0, create::LINUX | LINUX_PRIORITY)
-            .map_err(|_| EAGAIN)?;
-        // It may talk to nobody but us.
-        let _ = rt::sys::thread_config(kid, config::SEND_ONLY_TO_SPACE_OF, self.me.0);
-        Ok(kid)
-    }
-
-    /// Start the first process (PID 1) running `path` with `argv` and `envp`.
-    pub fn spawn_init(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> SysResult<Pid> {
-        let kid = self.new_linux_thread()?;
+    /// Enter a new process with its first thread (kernel thread `kid`),
+    /// under a new PID (which is also the thread's TID).
+    pub fn add_process(&mut self, n: NewProcess, kid: ThreadId) -> Pid {
         let pid = self.next_pid;
         self.next_pid += 1;
-        let root = self.vfs.root();
-        let fds = self.console_fds();
+        let _ = self.vfs.open_ref(n.cwd);
+        let start_ns = self.clock.now_ns();
         self.procs.insert(
             pid,
             Process {
                 pid,
-                ppid: 0,
-                pgid: pid,
-                sid: pid,
-                mm: Mm::default(),
-                fds,
-                cwd: root,
-                umask: 0o022,
-                exe: Vec::new(),
-                exe_ino: root,
+                ppid: n.ppid,
+                pgid: n.pgid,
+                sid: n.sid,
+                mm: n.mm,
+                fds: n.fds,
+                cwd: n.cwd,
+                umask: n.umask,
+                creds: n.creds,
+                exe: n.exe,
+                exe_ino: n.exe_ino,
                 tasks: alloc::vec![pid],
+                children: Vec::new(),
                 rlimits: default_rlimits(),
                 sigactions: [Default::default(); 64],
-                altstack: (0, 2, 0),
+                shared_pending: Default::default(),
                 argc: 0,
+                exit_signal: n.exit_signal,
+                execed: false,
+                zombie: None,
+                stopped: false,
+                child_event: None,
+                vfork_parent: None,
+                itimer_real: None,
+                itimer_cpu: [None, None],
+                usage: Usage::default(),
+                children_usage: Usage::default(),
+                start_ns,
             },
         );
-        self.tasks.insert(
-            pid,
-            Task {
-                tid: pid,
-                pid,
-                kid,
-                clear_child_tid: 0,
-                robust_list: (0, 0),
-                pending: None,
-                retry_wait: None,
-                sigmask: 0,
-                fs_base: 0,
-                comm: [0; 16],
-            },
-        );
+        self.tasks.insert(pid, Task::new(pid, pid, kid));
         self.by_kid.insert(kid.0, pid);
-        let _ = self.vfs.open_ref(root); // the working directory
+        if let Some(parent) = self.procs.get_mut(&n.ppid) {
+            parent.children.push(pid);
+        }
         self.proc_add(pid);
+        pid
+    }
+
+    /// Start the first process (PID 1) running `path` with `argv` and `envp`.
+    pub fn spawn_init(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> SysResult<Pid> {
+        let mm = self.new_mm()?;
+        let anchor = self.mms[&mm].anchor;
+        let kid = self.new_linux_thread(anchor)?;
+        let root = self.vfs.root();
+        let fds = self.console_fds();
+        let n = NewProcess {
+            ppid: 0,
+            pgid: 0,
+            sid: 0,
+            mm,
+            fds,
+            cwd: root,
+            umask: 0o022,
+            creds: Creds::default(),
+            exe: Vec::new(),
+            exe_ino: root,
+            exit_signal: 0,
+        };
+        let pid = self.add_process(n, kid);
         match self.exec(pid, path, argv, envp) {
             Ok(regs) => {
-                let _ = rt::sys::exregs(kid, exregs::SET_IP | exregs::SET_SP | exregs::RESUME, regs.rip, regs.rsp, 0);
+                self.start_thread(kid, &regs, None)?;
                 Ok(pid)
             }
             Err(e) => {
-                self.reap(pid);
+                // Never started: no status line here (main reports it).
+                self.drop_task(pid);
+                self.close_all(pid);
+                if let Some(p) = self.procs.remove(&pid) {
+                    self.mm_put(p.mm);
+                    let _ = self.vfs.close_ref(p.cwd);
+                }
+                self.proc_remove(pid);
                 Err(e)
             }
         }
     }
 
-    /// Remove every trace of a process that has ended.
-    fn reap(&mut self, pid: Pid) {
-        let Some(p) = self.procs.get(&pid) else { return };
-        let tids = p.tasks.clone();
-        let mut kid = None;
-        for tid in tids {
-            if let Some(t) = self.tasks.remove(&tid) {
-                self.by_kid.remove(&t.kid.0);
-                kid.get_or_insert(t.kid);
-                if let Some(t) = t.pending.and_then(|p| p.wait.deadline()) {
-                    self.timers.remove(&(t, tid));
-                }
+    /// Thread `tid` is gone: its kernel thread, its waits and wakeups.
+    pub fn drop_task(&mut self, tid: Tid) {
+        let Some(t) = self.tasks.remove(&tid) else { return };
+        self.by_kid.remove(&t.kid.0);
+        let used = crate::kthread::cpu_ns(t.kid);
+        if let Some(p) = self.procs.get_mut(&t.pid) {
+            p.usage.utime_ns += used;
+        }
+        let _ = rt::sys::thread_delete(t.kid);
+        if let Some(p) = t.pending {
+            if let Some(d) = p.wait.deadline() {
+                self.timers.remove(&(d, tid));
             }
-            // Wait queues may keep stale entries (pipes): waking a thread
-            // that is gone does nothing.
-            self.console.readers.retain(|&r| r != tid);
-            self.pollers.retain(|&r| r != tid);
+            if let Wait::Futex { key, .. } = p.wait {
+                self.futex_forget(tid, key);
+            }
         }
-        // The space and everything mapped into it go with its threads.
-        if let Some(k) = kid {
-            let _ = rt::sys::space_delete(k);
+        // Other wait lists may keep the TID (pipes): waking a thread that is
+        // gone does nothing.
+        self.console.readers.retain(|&r| r != tid);
+        self.pollers.retain(|&r| r != tid);
+        if let Some(p) = self.procs.get_mut(&t.pid) {
+            p.tasks.retain(|&x| x != tid);
         }
-        self.release_mm(pid);
-        self.close_all(pid);
-        if let Some(p) = self.procs.remove(&pid) {
-            let _ = self.vfs.close_ref(p.cwd);
-        }
-        self.proc_remove(pid);
     }
 
-    /// Process `pid` ends with wait status `status`.
+    /// exit: the calling thread ends; the last one ends the process.
+    pub fn exit_thread(&mut self, tid: Tid, code: u8) {
+        let Some(pid) = self.tasks.get(&tid).map(|t| t.pid) else { return };
+        if self.procs[&pid].tasks.len() <= 1 {
+            self.exit_process(pid, signal::exited(code));
+            return;
+        }
+        // CLONE_CHILD_CLEARTID / set_tid_address: the joiner's futex.
+        let ctid = self.tasks[&tid].clear_child_tid;
+        if ctid != 0 && self.write_u32(pid, ctid, 0).is_ok() {
+            self.futex_wake_addr(pid, ctid, 1);
+        }
+        self.drop_task(tid);
+    }
+
+    /// Process `pid` ends with wait status `status` (exit_group, a fatal
+    /// signal, a failed start): it becomes a zombie and its parent hears of it.
     pub fn exit_process(&mut self, pid: Pid, status: i32) {
-        self.reap(pid);
+        let Some(p) = self.procs.get(&pid) else { return };
+        if p.zombie.is_some() {
+            return;
+        }
+        for tid in p.tasks.clone() {
+            self.drop_task(tid);
+        }
+        let p = self.procs.get_mut(&pid).expect("checked above");
+        p.zombie = Some(status);
+        p.stopped = false;
+        p.child_event = None;
+        let (mm, cwd, vfork_parent, itimer) = (p.mm, p.cwd, p.vfork_parent.take(), p.itimer_real.take());
+        if let Some((t, _)) = itimer {
+            self.timers.remove(&(t, -pid));
+        }
+        if let Some(parent_tid) = vfork_parent {
+            self.vfork_done(parent_tid);
+        }
+        self.mm_put(mm);
+        self.close_all(pid);
+        let _ = self.vfs.close_ref(cwd);
+        self.session_leader_exited(pid);
+        let former_children = self.procs[&pid].children.clone();
+        self.reparent_children(pid);
+        self.orphaned_groups_after_exit(pid, &former_children);
         if pid == 1 {
             let code = signal::shell_status(status);
             self.console.write(alloc::format!("### exit status {code}\n").as_bytes());
             let _ = rt::sys::shutdown(code as u8);
         }
+        self.notify_parent_of_exit(pid);
     }
 
-    /// The thread `tid` faulted (or was sent a fatal signal it cannot
-    /// handle yet): its process ends as Linux's default action would.
-    pub fn fault_signal(&mut self, tid: Tid, sig: u32, addr: u64, ip: u64, what: &str) -> Reply {
-        let Some(pid) = self.tasks.get(&tid).map(|t| t.pid) else { return Reply::None };
-        // Like Linux's segfault reports: shown unless the console is quiet.
-        if sig != SIGKILL && !self.quiet {
-            rt::println!("linux-server: pid {pid}: {what} at {addr:#x} (ip {ip:#x}): signal {sig}");
+    /// Whether process group `pgid` is orphaned: no live member has a parent
+    /// in another group of the same session (a parent that is init does not
+    /// count). Linux discards terminal stop signals for such groups and wakes
+    /// their stopped members when a group becomes orphaned.
+    pub fn pgrp_orphaned(&self, pgid: Pid) -> bool {
+        !self.procs.values().filter(|p| p.pgid == pgid && p.zombie.is_none()).any(|p| {
+            self.procs
+                .get(&p.ppid)
+                .is_some_and(|q| q.pid != 1 && q.zombie.is_none() && q.pgid != pgid && q.sid == p.sid)
+        })
+    }
+
+    /// Process `pid` ended: a process group that it kept from being
+    /// orphaned (its own, or a child's) and that has stopped members gets
+    /// SIGHUP and then SIGCONT (POSIX; Linux's kill_orphaned_pgrp).
+    fn orphaned_groups_after_exit(&mut self, pid: Pid, children: &[Pid]) {
+        let p = &self.procs[&pid];
+        let mut groups = alloc::vec![p.pgid];
+        groups.extend(
+            children
+                .iter()
+                .filter_map(|c| self.procs.get(c))
+                .filter(|c| c.pgid != p.pgid && c.sid == p.sid)
+                .map(|c| c.pgid),
+        );
+        groups.sort_unstable();
+        groups.dedup();
+        for g in groups {
+            let stopped = self.procs.values().any(|q| q.pgid == g && q.zombie.is_none() && q.stopped);
+            if stopped && self.pgrp_orphaned(g) {
+                let members: Vec<Pid> =
+                    self.procs.values().filter(|q| q.pgid == g && q.zombie.is_none()).map(|q| q.pid).collect();
+                for m in &members {
+                    self.send_signal(*m, None, SigInfo::kernel(SIGHUP));
+                }
+                for m in members {
+                    self.send_signal(m, None, SigInfo::kernel(SIGCONT));
+                }
+            }
         }
-        self.exit_process(pid, signal::killed(sig));
-        Reply::None
     }
 
-    /// A terminal signal character: the foreground process group gets the
-    /// signal's default action (handlers come with the signal stage).
-    pub fn tty_signal(&mut self, sig: linux_server::tty::TtySignal) {
-        use linux_server::tty::TtySignal;
-        let s = match sig {
-            TtySignal::Interrupt => SIGINT,
-            TtySignal::Quit => SIGQUIT,
-            TtySignal::Suspend => return, // stopping needs job control (next stage)
+    /// The children of an ending process go to init (zombies included:
+    /// init reaps them).
+    fn reparent_children(&mut self, pid: Pid) {
+        let children = core::mem::take(&mut self.procs.get_mut(&pid).expect("live").children);
+        let init_alive = pid != 1 && self.procs.get(&1).is_some_and(|p| p.zombie.is_none());
+        for c in children {
+            let Some(child) = self.procs.get_mut(&c) else { continue };
+            if init_alive {
+                child.ppid = 1;
+                let zombie = child.zombie.is_some();
+                self.procs.get_mut(&1).expect("alive").children.push(c);
+                if zombie {
+                    self.notify_parent_of_exit(c);
+                }
+            } else {
+                child.ppid = 0;
+                if child.zombie.is_some() {
+                    self.reap(c);
+                }
+            }
+        }
+    }
+
+    /// A child ended: SIGCHLD (or its exit signal) to the parent and its
+    /// waiters woken — or, if the parent does not want zombies, it is gone.
+    fn notify_parent_of_exit(&mut self, pid: Pid) {
+        let (ppid, exit_signal, status) = {
+            let p = &self.procs[&pid];
+            (p.ppid, p.exit_signal, p.zombie.unwrap_or(0))
         };
-        let fg = self.console.fg_pgrp;
-        let victims: Vec<_> = self
-            .procs
-            .values()
-            .filter(|p| p.pgid == fg && p.sigactions[s as usize - 1].handler == crate::process::SIG_DFL)
-            .map(|p| p.pid)
-            .collect();
-        for pid in victims {
-            self.exit_process(pid, signal::killed(s));
+        let Some(parent) = self.procs.get(&ppid).filter(|p| p.zombie.is_none()) else {
+            // No parent (init's own end, or init gone): nobody will wait.
+            self.reap(pid);
+            return;
+        };
+        let chld = parent.sigactions[SIGCHLD as usize - 1];
+        // SIGCHLD ignored: no signal and no zombie; SA_NOCLDWAIT: no zombie,
+        // but a handler still hears of it (Linux's do_notify_parent).
+        let autoreap = exit_signal == SIGCHLD && (chld.handler == SIG_IGN || chld.flags & SA_NOCLDWAIT != 0);
+        if exit_signal != 0 && !(exit_signal == SIGCHLD && chld.handler == SIG_IGN) {
+            let code = if status & 0x7f == 0 { CLD_EXITED } else { CLD_KILLED };
+            let value = if status & 0x7f == 0 { (status >> 8) & 0xff } else { status & 0x7f };
+            self.send_child_signal(ppid, exit_signal, pid, code, value);
         }
+        if autoreap {
+            self.reap(pid);
+        }
+        self.wake_child_waiters(ppid);
+    }
+
+    /// Wake the threads of `pid` waiting in wait4/waitid.
+    pub fn wake_child_waiters(&mut self, pid: Pid) {
+        let Some(p) = self.procs.get(&pid) else { return };
+        for tid in p.tasks.clone() {
+            if matches!(self.tasks.get(&tid).and_then(|t| t.pending).map(|p| p.wait), Some(Wait::Child)) {
+                self.wake(tid);
+            }
+        }
+    }
+
+    /// What process `pid` has used so far: the ended threads' time and the
+    /// live threads' (user), the server's time on its behalf (system).
+    pub fn usage_of(&self, pid: Pid) -> Usage {
+        let Some(p) = self.procs.get(&pid) else { return Usage::default() };
+        let mut u = p.usage;
+        for t in &p.tasks {
+            if let Some(t) = self.tasks.get(t) {
+                u.utime_ns += crate::kthread::cpu_ns(t.kid);
+            }
+        }
+        u
+    }
+
+    /// Remove every trace of a zombie (it was waited for, or nobody will).
+    pub fn reap(&mut self, pid: Pid) {
+        let Some(p) = self.procs.remove(&pid) else { return };
+        if let Some(parent) = self.procs.get_mut(&p.ppid) {
+            parent.children.retain(|&c| c != pid);
+            parent.children_usage.utime_ns += p.usage.utime_ns + p.children_usage.utime_ns;
+            parent.children_usage.stime_ns += p.usage.stime_ns + p.children_usage.stime_ns;
+            parent.children_usage.minflt += p.usage.minflt + p.children_usage.minflt;
+        }
+        self.proc_remove(pid);
+    }
+
+    /// Thread `tid` faulted: the signal `info` is forced on it (a handler
+    /// runs, or the process dies as Linux's default action would). `regs`
+    /// are its registers at the fault; `trapno`, `err` and `cr2` go into the
+    /// handler's sigcontext. Returns the thread's reply.
+    pub fn fault(
+        &mut self,
+        tid: Tid,
+        info: SigInfo,
+        trapno: u64,
+        err: u64,
+        cr2: u64,
+        regs: UserRegs,
+        what: &str,
+    ) -> Reply {
+        let Some(pid) = self.tasks.get(&tid).map(|t| t.pid) else { return Reply::None };
+        let sig = info.signo as u32;
+        self.force_signal(tid, info);
+        if !self.tasks.contains_key(&tid) {
+            // Like Linux's segfault reports: shown unless the console is quiet.
+            if sig != SIGKILL && !self.quiet {
+                rt::println!("linux-server: pid {pid}: {what} at {cr2:#x} (ip {:#x}): signal {sig}", regs.rip);
+            }
+            return Reply::None;
+        }
+        self.fault_context = Some((tid, trapno, err, cr2));
+        let r = self.return_to_user(tid, regs);
+        self.fault_context = None;
+        r
     }
 
     /// A CPU exception of a Linux thread (not a page fault on user memory).
-    pub fn cpu_exception(
-        &mut self,
-        tid: Tid,
-        vector: u64,
-        _error: u64,
-        addr: u64,
-        regs: &abi::exception::UserRegs,
-    ) -> Reply {
-        let (sig, what) = match vector {
-            0 => (SIGFPE, "divide error"),
-            1 | 3 => (SIGTRAP, "breakpoint"),
-            6 => (SIGILL, "invalid opcode"),
-            12 | 17 => (SIGBUS, "bus error"),
-            16 | 19 => (SIGFPE, "floating-point exception"),
-            14 => (SIGSEGV, "page fault on a kernel address"),
-            _ => (SIGSEGV, "general protection fault"),
+    pub fn cpu_exception(&mut self, tid: Tid, vector: u64, error: u64, addr: u64, regs: &UserRegs) -> Reply {
+        use linux_server::signal::info::*;
+        let ip = regs.rip;
+        let (info, what) = match vector {
+            0 => (SigInfo::fault(SIGFPE, FPE_INTDIV, ip), "divide error"),
+            1 => (SigInfo::fault(SIGTRAP, TRAP_TRACE, ip), "debug trap"),
+            3 => (SigInfo::kernel(SIGTRAP), "breakpoint"),
+            6 => (SigInfo::fault(SIGILL, ILL_ILLOPN, ip), "invalid opcode"),
+            7 => (SigInfo::fault(SIGFPE, FPE_FLTINV, ip), "device not available"),
+            12 => (SigInfo::kernel(SIGBUS), "stack segment fault"),
+            17 => (SigInfo::fault(SIGBUS, BUS_ADRALN, 0), "alignment check"),
+            16 | 19 => (SigInfo::fault(SIGFPE, self.fpe_code(tid), ip), "floating-point exception"),
+            14 => (SigInfo::fault(SIGSEGV, SEGV_MAPERR, addr), "page fault on a kernel address"),
+            _ => (SigInfo::kernel(SIGSEGV), "general protection fault"),
         };
-        let at = if vector == 14 { addr } else { regs.rip };
-        self.fault_signal(tid, sig, at, regs.rip, what)
+        let cr2 = if vector == 14 { addr } else { 0 };
+        self.fault(tid, info, vector, error, cr2, *regs, what)
+    }
+
+    /// The si_code of a floating-point exception, from the unmasked
+    /// exception flags in MXCSR (Linux's fpu__exception_code for SIMD).
+    fn fpe_code(&self, tid: Tid) -> i32 {
+        use linux_server::signal::info::*;
+        let Some(kid) = self.tasks.get(&tid).map(|t| t.kid) else { return FPE_FLTUNK };
+        let Ok(f) = crate::kthread::get_fpu(kid) else { return FPE_FLTUNK };
+        let mxcsr = u32::from_le_bytes(f[24..28].try_into().unwrap());
+        let raised = mxcsr & 0x3f & !(mxcsr >> 7);
+        if raised & 1 != 0 {
+            FPE_FLTINV
+        } else if raised & 4 != 0 {
+            FPE_FLTDIV
+        } else if raised & 8 != 0 {
+            FPE_FLTOVF
+        } else if raised & 0x12 != 0 {
+            FPE_FLTUND
+        } else if raised & 0x20 != 0 {
+            FPE_FLTRES
+        } else {
+            FPE_FLTUNK
+        }
     }
 }

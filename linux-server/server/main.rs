@@ -5,9 +5,11 @@
 //! pages of its own memory pool, which it gets from the root pager).
 //!
 //! Startup: map the initrd (boot module 2) and build the root file system
-//! from it, take over the console, then run `/etc/command` (argv as
-//! NUL-separated strings, written by `scripts/run -- CMD...`) or `/init` as
-//! process 1. When process 1 exits, print `### exit status N` and power off.
+//! from it, take over the console, then run `/init` (or `init=PATH` from the
+//! kernel command line) as process 1 — the same /init native Linux runs,
+//! which runs the command of `scripts/run -- CMD...` and powers off. Should
+//! process 1 itself exit, the server prints `### exit status N` and powers
+//! off.
 
 #![no_std]
 #![no_main]
@@ -17,6 +19,8 @@ extern crate alloc;
 mod clock;
 mod console;
 mod files;
+mod fork;
+mod kthread;
 mod lifecycle;
 mod loader;
 mod mm;
@@ -26,7 +30,10 @@ mod pool;
 mod process;
 mod procfs;
 mod server;
+mod signals;
 mod syscalls;
+mod trampoline;
+mod tty;
 mod uaccess;
 
 use abi::ThreadId;
@@ -81,14 +88,33 @@ fn main() {
         }
     };
     let console = console::Console::init(me);
+    // Above the Linux threads and their signal threads: a busy process never
+    // delays the server's answers.
+    let _ = rt::sys::thread_config(me, abi::sysno::config::PRIORITY, kthread::SERVER_PRIORITY);
+    let mut pool = pool::Pool::new(kip.root_pager);
+    let Some(signal_frame) = pool.alloc() else {
+        println!("linux-server: no memory for the signal page");
+        let _ = rt::sys::shutdown(125);
+        return;
+    };
+    let (code, _) = trampoline::code();
+    pool.frame_mut(signal_frame)[..code.len()].copy_from_slice(code);
     let mut s = server::Server {
         me,
-        pool: pool::Pool::new(kip.root_pager),
+        pool,
         vfs,
         clock,
         console,
         procs: Default::default(),
         tasks: Default::default(),
+        mms: Default::default(),
+        next_mm: 1,
+        signal_threads: Default::default(),
+        signal_thread_stalled: false,
+        signal_frame,
+        fault_context: None,
+        in_server: None,
+        trace: kip.cmdline_flag("trace"),
         by_kid: Default::default(),
         next_pid: 1,
         timers: Default::default(),
@@ -103,6 +129,9 @@ fn main() {
         proc_dir: None,
         proc_files: Default::default(),
         page_cache: Default::default(),
+        futexes: Default::default(),
+        shm_pages: Default::default(),
+        next_shm: 0,
         rng: rt::port::rdtsc(),
     };
     s.setup_devices();

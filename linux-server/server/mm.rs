@@ -8,7 +8,7 @@
 //! touches it.
 
 use crate::pool::Pool;
-use crate::process::Pid;
+use crate::process::{Mm, MmId, Pid};
 use crate::server::{Reply, Server};
 use abi::{Fpage, Rights, TypedItem};
 use linux_server::exec::layout::{MMAP_BASE, MMAP_MIN, TASK_END};
@@ -49,16 +49,70 @@ fn fpages(mut start: u64, end: u64) -> impl Iterator<Item = Fpage> {
 }
 
 impl Server {
+    /// The address space process `pid` runs in.
+    pub fn mm(&self, pid: Pid) -> &Mm {
+        &self.mms[&self.procs[&pid].mm]
+    }
+
+    pub fn mm_mut(&mut self, pid: Pid) -> &mut Mm {
+        let id = self.procs[&pid].mm;
+        self.mms.get_mut(&id).expect("a process's mm exists")
+    }
+
+    /// A new, empty address space: a kernel space with its signal thread
+    /// (see trampoline.rs), and the signal page as its only area.
+    pub fn new_mm(&mut self) -> SysResult<MmId> {
+        use abi::sysno::{config, exregs};
+        let anchor = rt::sys::thread_create(abi::ThreadId::NIL, self.me, self.me, 0, crate::kthread::SIGNAL_PRIORITY)
+            .map_err(|_| EAGAIN)?;
+        let _ = rt::sys::thread_config(anchor, config::SEND_ONLY_TO_SPACE_OF, self.me.0);
+        let id = self.next_mm;
+        self.next_mm += 1;
+        let mut mm = Mm { anchor, users: 1, ..Mm::default() };
+        Self::add_signal_area(&mut mm);
+        self.mms.insert(id, mm);
+        self.signal_threads.insert(anchor.0, id);
+        let _ =
+            rt::sys::exregs(anchor, exregs::SET_IP | exregs::SET_SP | exregs::RESUME, crate::trampoline::ENTRY, 0, 0);
+        Ok(id)
+    }
+
+    /// The signal page's area (read and execute; it can never be written).
+    pub fn add_signal_area(mm: &mut Mm) {
+        let rx = Prot { read: true, write: false, exec: true };
+        mm.vmas.insert(Vma {
+            start: crate::trampoline::SIGNAL_PAGE,
+            end: crate::trampoline::SIGNAL_PAGE + PAGE,
+            prot: rx,
+            backing: Backing::Signal,
+            shared: false,
+            stack: false,
+            max_prot: rx,
+        });
+    }
+
+    /// A process stops using address space `id`; the last one takes it
+    /// down: its pages, its kernel space (with the signal thread and any
+    /// thread still in it).
+    pub fn mm_put(&mut self, id: MmId) {
+        let Some(mm) = self.mms.get_mut(&id) else { return };
+        mm.users -= 1;
+        if mm.users > 0 {
+            return;
+        }
+        let anchor = mm.anchor;
+        let _ = rt::sys::space_delete(anchor);
+        self.signal_threads.remove(&anchor.0);
+        self.clear_mm(id);
+        self.mms.remove(&id);
+    }
+
     /// Take `rights` of `[start, start+len)` away from the kernel's mappings
     /// of process `pid` (all of them: the pages are unmapped).
     pub fn revoke_rights(&mut self, pid: Pid, start: u64, len: u64, rights: Rights) {
-        let Some(kid) =
-            self.procs.get(&pid).and_then(|p| p.tasks.first()).and_then(|t| self.tasks.get(t)).map(|t| t.kid)
-        else {
-            return;
-        };
+        let Some(anchor) = self.procs.get(&pid).and_then(|p| self.mms.get(&p.mm)).map(|m| m.anchor) else { return };
         for f in fpages(start, start + len) {
-            let _ = rt::sys::unmap_in(kid, f, rights, true);
+            let _ = rt::sys::unmap_in(anchor, f, rights, true);
         }
     }
 
@@ -70,7 +124,7 @@ impl Server {
     pub fn page_fault(&mut self, tid: i32, addr: u64, access: u32, ip: u64) -> Reply {
         let pid = self.tasks[&tid].pid;
         let page = page_down(addr);
-        let vma = self.procs.get(&pid).and_then(|p| p.mm.vmas.find(addr).copied());
+        let vma = self.mm(pid).vmas.find(addr).copied();
         let write = access & Rights::W.0 as u32 != 0;
         let exec = access & Rights::X.0 as u32 != 0;
         let allowed = match vma {
@@ -80,19 +134,30 @@ impl Server {
             Some(v) => v.prot.read || v.prot.exec,
         };
         if !allowed {
-            return self.fault_signal(tid, linux_server::linux::signal::SIGSEGV, addr, ip, "page fault");
+            use linux_server::signal::info::{SEGV_ACCERR, SEGV_MAPERR};
+            let code = if vma.is_some() { SEGV_ACCERR } else { SEGV_MAPERR };
+            let info = linux_server::signal::SigInfo::fault(linux_server::linux::signal::SIGSEGV, code, addr);
+            // x86's page-fault error code: present, write, user, fetch.
+            let err = (vma.is_some() as u64) | (write as u64) << 1 | 4 | (exec as u64) << 4;
+            return self.fault_in_fault(tid, info, err, addr, "page fault");
         }
         let vma = vma.expect("allowed implies an area");
+        if self.past_file_end(&vma, page) {
+            use linux_server::signal::info::BUS_ADRERR;
+            let info = linux_server::signal::SigInfo::fault(linux_server::linux::signal::SIGBUS, BUS_ADRERR, addr);
+            return self.fault_in_fault(tid, info, 4 | (write as u64) << 1, addr, "access beyond the end of a mapped file");
+        }
         let frame = match self.user_frame(pid, page, write) {
             Ok(f) => f,
             Err(_) => {
                 if !self.quiet {
-                    rt::println!("linux-server: out of memory for pid {pid}'s page {page:#x}; killing it");
+                    rt::println!("linux-server: out of memory for pid {pid}'s page {page:#x} (ip {ip:#x}); killing it");
                 }
-                return self.fault_signal(tid, linux_server::linux::signal::SIGKILL, addr, ip, "out of memory");
+                self.exit_process(pid, linux_server::linux::signal::killed(linux_server::linux::signal::SIGKILL));
+                return Reply::None;
             }
         };
-        let writable = self.procs[&pid].mm.pt.get(page).is_some_and(|p| p.writable);
+        let writable = self.mm(pid).pt.get(page).is_some_and(|p| p.writable);
         let mut m = Message::new(0);
         m.item(TypedItem::Map {
             fpage: Fpage::new(Pool::addr(frame), 12, rights_of(vma.prot, writable)),
@@ -101,10 +166,47 @@ impl Server {
         Reply::Msg(m)
     }
 
+    /// Whether `page` of an mmap'd file lies wholly past the file's end
+    /// (touching it is SIGBUS).
+    pub fn past_file_end(&self, vma: &Vma, page: u64) -> bool {
+        match vma.backing {
+            Backing::File { ino, offset, data_end: linux_server::mm::vma::FILE_END } => {
+                let size = self.vfs.size(ino).unwrap_or(0);
+                offset + (page - vma.start) >= page_up(size).unwrap_or(u64::MAX)
+            }
+            _ => false,
+        }
+    }
+
+    /// A page fault becomes a signal: the thread's registers are fetched (a
+    /// page-fault message carries none), the handler's frame is built, and
+    /// the thread resumes at the handler.
+    fn fault_in_fault(
+        &mut self,
+        tid: i32,
+        info: linux_server::signal::SigInfo,
+        err: u64,
+        addr: u64,
+        what: &str,
+    ) -> Reply {
+        let Some(kid) = self.tasks.get(&tid).map(|t| t.kid) else { return Reply::None };
+        let Ok(regs) = crate::kthread::get_regs(kid) else { return Reply::None };
+        match self.fault(tid, info, 14, err, addr, regs, what) {
+            Reply::Regs(h) => {
+                if crate::kthread::set_regs(kid, &h).is_err() {
+                    return Reply::None;
+                }
+                // Resume with the registers just set (no mapping).
+                Reply::Msg(Message::new(0))
+            }
+            r => r,
+        }
+    }
+
     /// Drop the pages of `[start, end)` of `pid`: frames back to the pool,
     /// kernel mappings revoked, shared file pages written back first.
     fn drop_pages(&mut self, pid: Pid, start: u64, end: u64) {
-        let pages = self.procs.get_mut(&pid).expect("live").mm.pt.take_range(start, end);
+        let pages = self.mm_mut(pid).pt.take_range(start, end);
         if pages.is_empty() {
             return;
         }
@@ -115,11 +217,25 @@ impl Server {
     }
 
     /// Unmap `[start, end)` entirely (munmap, MAP_FIXED, exit).
+    /// The signal page stays: a process cannot unmap or replace it (the
+    /// signal thread runs its code; see trampoline.rs).
     pub fn unmap_range(&mut self, pid: Pid, start: u64, end: u64) {
-        let removed = self.procs.get_mut(&pid).expect("live").mm.vmas.remove(start, end);
+        let sig = crate::trampoline::SIGNAL_PAGE;
+        if start <= sig && sig < end {
+            self.unmap_range(pid, start, sig);
+            self.unmap_range(pid, sig + PAGE, end);
+            return;
+        }
+        if start >= end {
+            return;
+        }
+        let removed = self.mm_mut(pid).vmas.remove(start, end);
         self.drop_pages(pid, start, end);
         for v in removed.iter().filter(|v| v.shared) {
             self.shared_area_gone(v);
+        }
+        if removed.iter().any(|v| matches!(v.backing, Backing::Shm { .. })) {
+            self.shm_collect();
         }
     }
 
@@ -132,29 +248,35 @@ impl Server {
         }
     }
 
-    /// Free all memory of a process (it is exiting or exec'ing).
-    pub fn release_mm(&mut self, pid: Pid) {
-        let areas: alloc::vec::Vec<Vma> = self.procs[&pid].mm.vmas.iter().copied().collect();
-        let p = self.procs.get_mut(&pid).expect("live");
-        let pages = p.mm.pt.take_range(0, TASK_END);
-        p.mm = Default::default();
+    /// Empty address space `id`: its pages back to the pool (shared file
+    /// pages written back first), its areas gone. The kernel's mappings are
+    /// the caller's to revoke (or they go with the space).
+    pub fn clear_mm(&mut self, id: MmId) {
+        let Some(mm) = self.mms.get_mut(&id) else { return };
+        let areas: alloc::vec::Vec<Vma> = mm.vmas.iter().copied().collect();
+        let pages = mm.pt.take_range(0, TASK_END);
+        mm.vmas = Default::default();
+        mm.pt = Default::default();
+        mm.brk_start = 0;
+        mm.brk = 0;
         for (_, pte) in pages {
             self.pool.put(pte.frame);
         }
         for v in areas.iter().filter(|v| v.shared) {
             self.shared_area_gone(v);
         }
+        self.shm_collect();
     }
 
     pub fn sys_brk(&mut self, pid: Pid, addr: u64) -> u64 {
-        let p = &self.procs[&pid];
-        let (start, cur) = (p.mm.brk_start, p.mm.brk);
+        let mm = self.mm(pid);
+        let (start, cur) = (mm.brk_start, mm.brk);
         if addr < start {
             return cur;
         }
         let (Some(old_top), Some(new_top)) = (page_up(cur), page_up(addr)) else { return cur };
         if new_top > old_top {
-            if new_top > MMAP_BASE || !p.mm.vmas.is_free(old_top, new_top) {
+            if new_top > MMAP_BASE || !mm.vmas.is_free(old_top, new_top) {
                 return cur;
             }
             let heap = Vma {
@@ -166,14 +288,14 @@ impl Server {
                 stack: false,
                 max_prot: Prot::ALL,
             };
-            let p = self.procs.get_mut(&pid).expect("live");
-            p.mm.vmas.insert(heap);
+            let mm = self.mm_mut(pid);
+            mm.vmas.insert(heap);
             // Keep the heap one area so it can grow and shrink as one.
-            let _ = p.mm.vmas.protect(start.min(old_top), new_top, Prot::RW);
+            let _ = mm.vmas.protect(start.min(old_top), new_top, Prot::RW);
         } else if new_top < old_top {
             self.unmap_range(pid, new_top, old_top);
         }
-        self.procs.get_mut(&pid).expect("live").mm.brk = addr;
+        self.mm_mut(pid).brk = addr;
         addr
     }
 
@@ -219,16 +341,16 @@ impl Server {
             if addr < MMAP_MIN {
                 return Err(EPERM);
             }
-            if end > TASK_END {
+            if end > TASK_END || (addr <= crate::trampoline::SIGNAL_PAGE && crate::trampoline::SIGNAL_PAGE < end) {
                 return Err(ENOMEM);
             }
-            if flags & MAP_FIXED_NOREPLACE != 0 && !self.procs[&pid].mm.vmas.is_free(addr, end) {
+            if flags & MAP_FIXED_NOREPLACE != 0 && !self.mm(pid).vmas.is_free(addr, end) {
                 return Err(EEXIST);
             }
             self.unmap_range(pid, addr, end);
             addr
         } else {
-            let vmas = &self.procs[&pid].mm.vmas;
+            let vmas = &self.mm(pid).vmas;
             let hint = page_down(addr);
             if hint >= MMAP_MIN
                 && hint.checked_add(len).is_some_and(|e| e <= MMAP_BASE)
@@ -239,11 +361,13 @@ impl Server {
                 vmas.find_free_topdown(len, MMAP_MIN, MMAP_BASE).ok_or(ENOMEM)?
             }
         };
-        // File bytes end where the file ends; past it the pages read as zeros.
+        // File bytes end where the file ends (at the time of each fault).
         let backing = match file {
-            Some(ino) => {
-                let size = self.vfs.size(ino).unwrap_or(0);
-                Backing::File { ino, offset: off, data_end: start + size.saturating_sub(off) }
+            Some(ino) => Backing::File { ino, offset: off, data_end: linux_server::mm::vma::FILE_END },
+            // Shared anonymous memory (also of /dev/zero) is an object of its own.
+            None if shared => {
+                self.next_shm += 1;
+                Backing::Shm { id: self.next_shm, offset: 0 }
             }
             None => Backing::Anon,
         };
@@ -251,7 +375,7 @@ impl Server {
         let max_prot = if shared && !may_write { Prot { write: false, ..Prot::ALL } } else { Prot::ALL };
         let vma =
             Vma { start, end: start + len, prot: Prot::from_linux(prot), backing, shared, stack: false, max_prot };
-        self.procs.get_mut(&pid).expect("live").mm.vmas.insert(vma);
+        self.mm_mut(pid).vmas.insert(vma);
         Ok(start)
     }
 
@@ -281,8 +405,8 @@ impl Server {
         let new = Prot::from_linux(prot);
         // What rights some page of the range loses.
         let old: alloc::vec::Vec<Vma> =
-            self.procs[&pid].mm.vmas.iter().filter(|v| v.end > addr && v.start < end).copied().collect();
-        self.procs.get_mut(&pid).expect("live").mm.vmas.protect(addr, end, new).map_err(|e| match e {
+            self.mm(pid).vmas.iter().filter(|v| v.end > addr && v.start < end).copied().collect();
+        self.mm_mut(pid).vmas.protect(addr, end, new).map_err(|e| match e {
             linux_server::mm::vma::ProtectError::Unmapped => ENOMEM,
             linux_server::mm::vma::ProtectError::NotAllowed => EACCES,
         })?;
@@ -316,9 +440,12 @@ impl Server {
         if new_len == 0 {
             return Err(EINVAL);
         }
-        let vma = *self.procs[&pid].mm.vmas.find(old).ok_or(EFAULT)?;
+        let vma = *self.mm(pid).vmas.find(old).ok_or(EFAULT)?;
         if old + old_len > vma.end {
             return Err(EFAULT);
+        }
+        if vma.backing == Backing::Signal {
+            return Err(EINVAL);
         }
         if flags & MREMAP_FIXED == 0 {
             if new_len <= old_len {
@@ -326,17 +453,23 @@ impl Server {
                 return Ok(old);
             }
             let grow_end = old.checked_add(new_len).ok_or(ENOMEM)?;
-            let vmas = &self.procs[&pid].mm.vmas;
+            let vmas = &self.mm(pid).vmas;
             if old + old_len == vma.end && grow_end <= MMAP_BASE && vmas.is_free(vma.end, grow_end) {
                 let mut ext = vma;
                 ext.start = vma.end;
                 ext.end = grow_end;
-                if let Backing::File { ino, offset, data_end } = vma.backing {
-                    ext.backing = Backing::File { ino, offset: offset + (vma.end - vma.start), data_end };
+                match vma.backing {
+                    Backing::File { ino, offset, data_end } => {
+                        ext.backing = Backing::File { ino, offset: offset + (vma.end - vma.start), data_end };
+                    }
+                    Backing::Shm { id, offset } => {
+                        ext.backing = Backing::Shm { id, offset: offset + (vma.end - vma.start) };
+                    }
+                    _ => {}
                 }
-                let p = self.procs.get_mut(&pid).expect("live");
-                p.mm.vmas.insert(ext);
-                let _ = p.mm.vmas.protect(vma.start, grow_end, vma.prot);
+                let mm = self.mm_mut(pid);
+                mm.vmas.insert(ext);
+                let _ = mm.vmas.protect(vma.start, grow_end, vma.prot);
                 return Ok(old);
             }
             if flags & MREMAP_MAYMOVE == 0 {
@@ -352,27 +485,40 @@ impl Server {
             if new_addr < old + old_len && old < new_addr + new_len {
                 return Err(EINVAL);
             }
+            let sig = crate::trampoline::SIGNAL_PAGE;
+            if new_addr <= sig && sig < new_addr + new_len {
+                return Err(ENOMEM);
+            }
             self.unmap_range(pid, new_addr, new_addr + new_len);
             new_addr
         } else {
-            self.procs[&pid].mm.vmas.find_free_topdown(new_len, MMAP_MIN, MMAP_BASE).ok_or(ENOMEM)?
+            self.mm(pid).vmas.find_free_topdown(new_len, MMAP_MIN, MMAP_BASE).ok_or(ENOMEM)?
         };
         let keep = old_len.min(new_len);
         self.revoke(pid, old, old_len);
-        let p = self.procs.get_mut(&pid).expect("live");
-        let moved = p.mm.pt.take_range(old, old + keep);
+        let mm = self.mm_mut(pid);
+        let moved = mm.pt.take_range(old, old + keep);
         for (va, pte) in moved {
-            p.mm.pt.set(dest + (va - old), pte);
+            mm.pt.set(dest + (va - old), pte);
         }
         let mut nv = vma;
         let shift = old - vma.start;
         nv.start = dest;
         nv.end = dest + new_len;
-        if let Backing::File { ino, offset, data_end } = vma.backing {
-            nv.backing = Backing::File { ino, offset: offset + shift, data_end: dest + data_end.saturating_sub(old) };
+        match vma.backing {
+            Backing::File { ino, offset, data_end } => {
+                let data_end = if data_end == linux_server::mm::vma::FILE_END {
+                    data_end
+                } else {
+                    dest + data_end.saturating_sub(old)
+                };
+                nv.backing = Backing::File { ino, offset: offset + shift, data_end };
+            }
+            Backing::Shm { id, offset } => nv.backing = Backing::Shm { id, offset: offset + shift },
+            _ => {}
         }
-        p.mm.vmas.remove(old, old + old_len);
-        p.mm.vmas.insert(nv);
+        mm.vmas.remove(old, old + old_len);
+        mm.vmas.insert(nv);
         self.drop_pages(pid, old, old + old_len);
         Ok(dest)
     }
@@ -382,15 +528,15 @@ impl Server {
             return Err(EINVAL);
         }
         let end = page_up(addr.checked_add(len).ok_or(EINVAL)?).ok_or(EINVAL)?;
-        if !self.procs[&pid].mm.vmas.covered(addr, end) {
+        if !self.mm(pid).vmas.covered(addr, end) {
             return Err(ENOMEM);
         }
         match advice {
             MADV_DONTNEED | MADV_FREE => {
                 // Private memory reads back as zeros (anonymous) or the file
                 // again: dropping the pages does exactly that.
-                let shared: alloc::vec::Vec<(u64, u64)> = self.procs[&pid]
-                    .mm
+                let shared: alloc::vec::Vec<(u64, u64)> = self
+                    .mm(pid)
                     .vmas
                     .iter()
                     .filter(|v| v.shared && v.end > addr && v.start < end)

@@ -1,4 +1,5 @@
-//! The page cache for shared file mappings.
+//! Frames shared between processes: the page cache for shared file
+//! mappings, and shared anonymous memory.
 //!
 //! A file's contents live in the VFS (heap memory of the server); a process
 //! maps pages of the pool. For MAP_SHARED file mappings both must show the
@@ -7,6 +8,10 @@
 //! before anyone reads the file through it, and writes through the VFS are
 //! copied into the cached frames. Private mappings do not use the cache: they
 //! get their own copy of the file's bytes at the first fault.
+//!
+//! Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS) is an object of its
+//! own, like Linux's shmem: page *n* of it is one frame for every mapping,
+//! so parent and child share even the pages first touched after fork.
 
 use crate::server::Server;
 use linux_server::linux::errno::*;
@@ -84,6 +89,45 @@ impl Server {
             self.page_cache.remove(&(ino, idx));
             self.pool.put(f);
             let _ = self.vfs.close_ref(ino);
+        }
+    }
+}
+
+impl Server {
+    /// The frame for page `index` of shared anonymous object `id` (one
+    /// reference is the caller's), created zeroed on first use.
+    pub fn shm_frame(&mut self, id: u64, index: u64) -> SysResult<Frame> {
+        if let Some(&f) = self.shm_pages.get(&(id, index)) {
+            self.pool.get(f);
+            return Ok(f);
+        }
+        let f = self.pool.alloc().ok_or(ENOMEM)?;
+        self.pool.get(f); // the object's own reference
+        self.shm_pages.insert((id, index), f);
+        Ok(f)
+    }
+
+    /// Free the pages of shared anonymous objects no area maps any more.
+    /// (Objects are not reference-counted: areas split and merge, so the
+    /// areas themselves are looked at, after the rare events that drop one.)
+    pub fn shm_collect(&mut self) {
+        if self.shm_pages.is_empty() {
+            return;
+        }
+        let mut live = alloc::collections::BTreeSet::new();
+        for mm in self.mms.values() {
+            for v in mm.vmas.iter() {
+                if let linux_server::mm::vma::Backing::Shm { id, .. } = v.backing {
+                    live.insert(id);
+                }
+            }
+        }
+        let dead: alloc::vec::Vec<(u64, u64)> =
+            self.shm_pages.keys().filter(|(id, _)| !live.contains(id)).copied().collect();
+        for k in dead {
+            if let Some(f) = self.shm_pages.remove(&k) {
+                self.pool.put(f);
+            }
         }
     }
 }

@@ -164,7 +164,7 @@ impl Server {
         let finish = |done: u64, e: Errno| if done > 0 { Ok(Io::Done(done)) } else { Err(e) };
         if first_try {
             if pipe.borrow().buf.readers == 0 {
-                self.default_signal(pid, SIGPIPE);
+                self.raise_sigpipe(tid, pid);
                 return Err(EPIPE);
             }
             let chars = (total % PAGE as u64) as usize;
@@ -180,7 +180,7 @@ impl Server {
         }
         while done < total {
             if pipe.borrow().buf.readers == 0 {
-                self.default_signal(pid, SIGPIPE);
+                self.raise_sigpipe(tid, pid);
                 return finish(done, EPIPE);
             }
             if pipe.borrow().buf.has_free_slot() && self.pipe_pages < PIPE_PAGES {
@@ -205,6 +205,13 @@ impl Server {
             return Ok(Io::Wait(done));
         }
         Ok(Io::Done(done))
+    }
+
+    /// A write to a pipe without readers: SIGPIPE for the writing thread.
+    fn raise_sigpipe(&mut self, tid: Tid, pid: Pid) {
+        let uid = self.procs[&pid].creds.uid;
+        let info = linux_server::signal::SigInfo::sent(SIGPIPE, linux_server::signal::info::SI_USER, pid, uid);
+        self.send_signal(pid, Some(tid), info);
     }
 
     /// poll's view of one end of a pipe.

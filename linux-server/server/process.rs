@@ -1,10 +1,13 @@
-//! Processes and their threads as the server keeps them.
+//! Processes, their threads and their address spaces as the server keeps them.
 //!
-//! A Linux process is one address space of the microkernel and one kernel
-//! thread per Linux thread, all with the Linux-personality flag, this server
-//! as pager and exception handler, and an IPC restriction to this server's
-//! space. Everything else about it — memory areas, open files, identity — lives
-//! here.
+//! A Linux process (a thread group) has one Linux thread per kernel thread,
+//! all with the Linux-personality flag, this server as pager and exception
+//! handler, and an IPC restriction to this server's space. Its memory — the
+//! areas, the logical page table — is an `Mm`, which is one address space of
+//! the microkernel; an `Mm` is shared by the threads of a process and, for a
+//! while, by a vfork child and its parent. Each `Mm` has a signal thread in
+//! its space (see signals.rs); it is also the space's anchor: the space lives
+//! as long as the `Mm` does.
 
 use crate::files::FdTable;
 use abi::exception::UserRegs;
@@ -16,8 +19,10 @@ use linux_server::vfs::Ino;
 
 pub type Pid = i32;
 pub type Tid = i32;
+pub type MmId = u64;
 
-/// A process's memory: its areas, its logical page table, the heap.
+/// An address space of Linux processes: its areas, its logical page table,
+/// the heap.
 #[derive(Clone, Default)]
 pub struct Mm {
     pub vmas: VmaSet,
@@ -27,6 +32,14 @@ pub struct Mm {
     /// Where argv/envp strings are (for /proc/<pid>/cmdline).
     pub arg_start: u64,
     pub arg_end: u64,
+    /// The space's signal thread (and the handle for calls on the space).
+    pub anchor: ThreadId,
+    /// Processes using it (more than one: a vfork child in its parent's).
+    pub users: u32,
+    /// The signal thread is working on a request (see signals.rs).
+    pub sigthread_busy: bool,
+    /// Threads waiting for the signal thread to divert them.
+    pub divert_queue: Vec<Tid>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -36,7 +49,9 @@ pub struct Rlimit {
 }
 
 pub const RLIM_INFINITY: u64 = u64::MAX;
+pub const RLIMIT_CORE: usize = 4;
 pub const RLIMIT_STACK: usize = 3;
+pub const RLIMIT_NPROC: usize = 6;
 pub const RLIMIT_NOFILE: usize = 7;
 pub const RLIM_NLIMITS: usize = 16;
 
@@ -45,48 +60,102 @@ pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
     let mut r = [inf; RLIM_NLIMITS];
     r[RLIMIT_STACK] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY };
     r[RLIMIT_NOFILE] = Rlimit { cur: 1024, max: 4096 };
-    r[4] = Rlimit { cur: 0, max: RLIM_INFINITY }; // RLIMIT_CORE
-    r[6] = Rlimit { cur: 4096, max: 4096 }; // RLIMIT_NPROC
+    r[RLIMIT_CORE] = Rlimit { cur: 0, max: RLIM_INFINITY };
+    r[RLIMIT_NPROC] = Rlimit { cur: 1837, max: 1837 };
     r[8] = Rlimit { cur: 8 << 20, max: 8 << 20 }; // RLIMIT_MEMLOCK
-    r[11] = Rlimit { cur: 4096, max: 4096 }; // RLIMIT_SIGPENDING
+    r[11] = Rlimit { cur: 1837, max: 1837 }; // RLIMIT_SIGPENDING
     r[12] = Rlimit { cur: 819200, max: 819200 }; // RLIMIT_MSGQUEUE
     r[13] = Rlimit { cur: 0, max: 0 }; // RLIMIT_NICE
     r[14] = Rlimit { cur: 0, max: 0 }; // RLIMIT_RTPRIO
     r
 }
 
-/// A signal disposition as `rt_sigaction` stores it.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
-pub struct SigAction {
-    pub handler: u64,
-    pub flags: u64,
-    pub restorer: u64,
-    pub mask: u64,
+pub use linux_server::signal::action::{SIG_DFL, SIG_IGN};
+pub use linux_server::signal::SigAction;
+
+/// User and group identity (real, effective, saved; Linux's fs ids follow
+/// the effective ones here).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Creds {
+    pub uid: u32,
+    pub euid: u32,
+    pub suid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub sgid: u32,
+    pub groups: Vec<u32>,
 }
 
-pub const SIG_DFL: u64 = 0;
-pub const SIG_IGN: u64 = 1;
+impl Creds {
+    pub fn is_root(&self) -> bool {
+        self.euid == 0
+    }
+}
+
+/// What a parent can learn with wait: a change of the child not yet reported.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ChildEvent {
+    /// Stopped by this signal (WUNTRACED / WSTOPPED).
+    Stopped(u32),
+    /// Continued by SIGCONT (WCONTINUED).
+    Continued,
+}
+
+/// CPU time charged to a process (the server cannot measure it per thread:
+/// the time its threads spend running is estimated from the syscalls and
+/// faults it handles for them, plus wall time).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Usage {
+    pub utime_ns: u64,
+    pub stime_ns: u64,
+    pub minflt: u64,
+}
 
 pub struct Process {
     pub pid: Pid,
     pub ppid: Pid,
     pub pgid: Pid,
     pub sid: Pid,
-    pub mm: Mm,
+    pub mm: MmId,
     pub fds: FdTable,
     pub cwd: Ino,
     pub umask: u32,
+    pub creds: Creds,
     /// The executable's path and inode (for /proc/<pid>/exe).
     pub exe: Vec<u8>,
     pub exe_ino: Ino,
+    /// The live threads; the first is the thread-group leader.
     pub tasks: Vec<Tid>,
+    pub children: Vec<Pid>,
     pub rlimits: [Rlimit; RLIM_NLIMITS],
     /// Signal dispositions, index = signal number - 1.
     pub sigactions: [SigAction; 64],
-    /// sigaltstack: (ss_sp, ss_flags, ss_size).
-    pub altstack: (u64, u32, u64),
+    /// Signals sent to the process as a whole, not yet delivered.
+    pub shared_pending: crate::signals::Pending,
     /// Number of argv strings (the rest of the argument area is envp).
     pub argc: usize,
+    /// The signal the parent gets when this process ends (SIGCHLD, or what
+    /// clone asked for; 0: none).
+    pub exit_signal: u32,
+    /// It has exec'd since it was forked (setpgid by its parent: EACCES).
+    pub execed: bool,
+    /// Ended, not yet waited for: the wait status.
+    pub zombie: Option<i32>,
+    /// Stopped by a signal (job control).
+    pub stopped: bool,
+    /// A stop or continue the parent has not seen through wait yet.
+    pub child_event: Option<ChildEvent>,
+    /// A vfork child: the parent's thread waiting for it to exec or exit.
+    pub vfork_parent: Option<Tid>,
+    /// ITIMER_REAL: (next expiry in ns since boot, interval in ns).
+    pub itimer_real: Option<(u64, u64)>,
+    /// ITIMER_VIRTUAL and ITIMER_PROF: (expiry in ns of the process's CPU
+    /// time — user, or user and system —, interval in ns).
+    pub itimer_cpu: [Option<(u64, u64)>; 2],
+    pub usage: Usage,
+    /// What waited-for children used (RUSAGE_CHILDREN).
+    pub children_usage: Usage,
+    pub start_ns: u64,
 }
 
 /// Why a thread waits inside a syscall (the server has not replied yet).
@@ -101,10 +170,31 @@ pub enum Wait {
     Poll { until_ns: Option<u64> },
     /// Sleeping until a time (ns since boot); then the syscall returns `ret`.
     Sleep { until_ns: u64, ret: u64 },
-    /// futex wait on an address, until woken or the time (if any).
-    Futex { uaddr: u64, until_ns: Option<u64> },
-    /// pause(), or a blocking call with nothing that could wake it yet.
-    Forever,
+    /// futex wait on a key, until woken or the time (if any).
+    Futex { key: crate::syscalls::FutexKey, until_ns: Option<u64> },
+    /// wait4/waitid: retried when a child changes state.
+    Child,
+    /// vfork: until the child execs or exits.
+    Vfork { child: Pid },
+    /// rt_sigtimedwait: until one of the awaited signals is pending or the
+    /// time (if any).
+    SigWait { until_ns: Option<u64> },
+    /// pause, rt_sigsuspend: until a signal is delivered.
+    Signal,
+    /// Stopped by a signal (job control): resumed by SIGCONT with the
+    /// parked registers.
+    Stopped,
+}
+
+impl Wait {
+    /// The time at which the wait ends by itself, if any.
+    pub fn deadline(&self) -> Option<u64> {
+        match *self {
+            Wait::Sleep { until_ns, .. } => Some(until_ns),
+            Wait::Futex { until_ns, .. } | Wait::Poll { until_ns } | Wait::SigWait { until_ns } => until_ns,
+            _ => None,
+        }
+    }
 }
 
 /// A syscall the server has not answered yet.
@@ -128,11 +218,45 @@ pub struct Task {
     /// While a parked syscall is run again: what it was waiting for (its
     /// progress and deadline).
     pub retry_wait: Option<Wait>,
-    /// Signals (until the signal stage, kept so programs can query them).
+    /// Blocked signals.
     pub sigmask: u64,
+    /// The mask to restore when a temporary one ends (sigsuspend, ppoll,
+    /// pselect6): restored after the handler that interrupted them.
+    pub saved_mask: Option<u64>,
+    /// Signals sent to this thread, not yet delivered.
+    pub pending_signals: crate::signals::Pending,
+    /// sigaltstack: (ss_sp, ss_flags, ss_size).
+    pub altstack: (u64, u32, u64),
+    /// Where the signal path has got with this thread (signals.rs).
+    pub divert: crate::signals::Divert,
+    /// The answer to a parked syscall that completed while the thread could
+    /// not be answered (being diverted, or its process stopped).
+    pub held: Option<crate::signals::Held>,
     pub fs_base: u64,
     /// The thread's name (prctl PR_SET_NAME; the program's name after exec).
     pub comm: [u8; 16],
+}
+
+impl Task {
+    pub fn new(tid: Tid, pid: Pid, kid: ThreadId) -> Task {
+        Task {
+            tid,
+            pid,
+            kid,
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            pending: None,
+            retry_wait: None,
+            sigmask: 0,
+            saved_mask: None,
+            pending_signals: Default::default(),
+            altstack: (0, 2, 0),
+            divert: Default::default(),
+            held: None,
+            fs_base: 0,
+            comm: [0; 16],
+        }
+    }
 }
 
 /// A thread name from a path: its last component, at most 15 bytes.
@@ -142,15 +266,4 @@ pub fn comm_of(path: &[u8]) -> [u8; 16] {
     let n = base.len().min(15);
     c[..n].copy_from_slice(&base[..n]);
     c
-}
-
-impl Wait {
-    /// The time at which the wait ends by itself, if any.
-    pub fn deadline(&self) -> Option<u64> {
-        match *self {
-            Wait::Sleep { until_ns, .. } => Some(until_ns),
-            Wait::Futex { until_ns, .. } | Wait::Poll { until_ns } => until_ns,
-            Wait::Io { .. } | Wait::Forever => None,
-        }
-    }
 }

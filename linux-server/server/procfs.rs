@@ -150,37 +150,11 @@ impl Server {
         }
     }
 
-    /// What process 1 runs: `/etc/command`'s argv (NUL-separated) if there is
-    /// one, else `init=` from the kernel command line, else `/init`.
+    /// What runs as process 1: `init=PATH` from the kernel command line, or
+    /// /init (rootfs/init.c, the same program native Linux runs first).
     pub fn initial_command(&mut self) -> (Vec<u8>, Vec<Vec<u8>>) {
-        let root = self.vfs.root();
-        if let Ok(ino) = self.vfs.lookup(root, b"/etc/command", true, &linux_server::vfs::NoMagic) {
-            if let Ok(data) = self.vfs.data(ino) {
-                let argv: Vec<Vec<u8>> =
-                    data.split(|&b| b == 0).filter(|s| !s.is_empty()).map(|s| s.to_vec()).collect();
-                if let Some(first) = argv.first() {
-                    return (self.search_path(first), argv);
-                }
-            }
-        }
         let init = rt::kip::kip().cmdline_arg("init").unwrap_or("/init").as_bytes().to_vec();
         (init.clone(), alloc::vec![init])
-    }
-
-    /// A command name without a slash is looked up in the default PATH.
-    fn search_path(&self, name: &[u8]) -> Vec<u8> {
-        if name.contains(&b'/') {
-            return name.to_vec();
-        }
-        for dir in [&b"/bin"[..], b"/sbin", b"/usr/bin", b"/usr/sbin"] {
-            let mut p = dir.to_vec();
-            p.push(b'/');
-            p.extend_from_slice(name);
-            if self.vfs.lookup(self.vfs.root(), &p, true, &linux_server::vfs::NoMagic).is_ok() {
-                return p;
-            }
-        }
-        name.to_vec()
     }
 
     /// /proc/<pid>: created with the process.
@@ -274,13 +248,15 @@ impl Server {
                 if let Some(p) = self.procs.get(&pid) {
                     let comm = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
                     let comm = core::str::from_utf8(comm).unwrap_or("?");
-                    let rss = p.mm.pt.len();
+                    let rss = self.mms.get(&p.mm).map_or(0, |m| m.pt.len());
+                    let state = Self::state_letter(p);
                     let _ = writeln!(
                         s,
-                        "{pid} ({comm}) R {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 0 {} {rss} 18446744073709551615",
+                        "{pid} ({comm}) {state} {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 {} 0 0 {} {rss} 18446744073709551615",
                         p.ppid,
                         p.pgid,
                         p.sid,
+                        p.tasks.len().max(1),
                         rss * 4096
                     );
                 }
@@ -288,20 +264,36 @@ impl Server {
             ProcFile::Status(pid) => {
                 if let Some(p) = self.procs.get(&pid) {
                     let comm = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+                    let c = &p.creds;
+                    let state = match Self::state_letter(p) {
+                        'Z' => "Z (zombie)",
+                        'T' => "T (stopped)",
+                        'S' => "S (sleeping)",
+                        _ => "R (running)",
+                    };
                     let _ = write!(
                         s,
-                        "Name:\t{}\nState:\tR (running)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{}\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n\
-                         VmRSS:\t{} kB\nThreads:\t{}\n",
+                        "Name:\t{}\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n\
+                         VmRSS:\t{} kB\nThreads:\t{}\nSigBlk:\t{:016x}\n",
                         core::str::from_utf8(comm).unwrap_or("?"),
                         p.ppid,
-                        p.mm.pt.len() * 4,
-                        p.tasks.len()
+                        c.uid,
+                        c.euid,
+                        c.suid,
+                        c.euid,
+                        c.gid,
+                        c.egid,
+                        c.sgid,
+                        c.egid,
+                        self.mms.get(&p.mm).map_or(0, |m| m.pt.len() * 4),
+                        p.tasks.len(),
+                        p.tasks.first().and_then(|t| self.tasks.get(t)).map_or(0, |t| t.sigmask),
                     );
                 }
             }
             ProcFile::Maps(pid) => {
-                if let Some(p) = self.procs.get(&pid) {
-                    for v in p.mm.vmas.iter() {
+                if let Some(mm) = self.procs.get(&pid).and_then(|p| self.mms.get(&p.mm)) {
+                    for v in mm.vmas.iter() {
                         let _ = writeln!(
                             s,
                             "{:08x}-{:08x} {}{}{}{} 00000000 00:00 0 {}",
@@ -311,7 +303,13 @@ impl Server {
                             if v.prot.write { 'w' } else { '-' },
                             if v.prot.exec { 'x' } else { '-' },
                             if v.shared { 's' } else { 'p' },
-                            if v.stack { "[stack]" } else { "" }
+                            if v.stack {
+                                "[stack]"
+                            } else if v.backing == linux_server::mm::vma::Backing::Signal {
+                                "[vdso]"
+                            } else {
+                                ""
+                            }
                         );
                     }
                 }
@@ -320,10 +318,21 @@ impl Server {
         s.into_bytes()
     }
 
+    /// The state letter of /proc/<pid>/stat.
+    fn state_letter(p: &Process) -> char {
+        if p.zombie.is_some() {
+            'Z'
+        } else if p.stopped {
+            'T'
+        } else {
+            'R'
+        }
+    }
+
     /// argv (or envp) as NUL-separated strings, read from the process's stack.
     fn proc_cmdline(&mut self, pid: Pid, env: bool) -> Vec<u8> {
-        let Some(p) = self.procs.get(&pid) else { return Vec::new() };
-        let (start, end) = (p.mm.arg_start, p.mm.arg_end);
+        let Some(mm) = self.procs.get(&pid).and_then(|p| self.mms.get(&p.mm)) else { return Vec::new() };
+        let (start, end) = (mm.arg_start, mm.arg_end);
         if end <= start || end - start > (1 << 20) {
             return Vec::new();
         }

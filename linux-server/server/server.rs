@@ -12,7 +12,7 @@
 use crate::clock::Clock;
 use crate::console::Console;
 use crate::pool::Pool;
-use crate::process::{Pending, Pid, Process, Task, Tid, Wait};
+use crate::process::{Mm, MmId, Pending, Pid, Process, Task, Tid, Wait};
 use abi::exception::{mr, reply, UserRegs, FRAME_WORDS};
 use abi::msg::kind;
 use abi::syscall::{self as sys, IpcResult};
@@ -43,10 +43,28 @@ pub struct Server {
     pub console: Console,
     pub procs: BTreeMap<Pid, Process>,
     pub tasks: BTreeMap<Tid, Task>,
+    /// Address spaces of Linux processes.
+    pub mms: BTreeMap<MmId, Mm>,
+    pub next_mm: MmId,
+    /// Signal threads (kernel thread ID -> their address space).
+    pub signal_threads: HashMap<u64, MmId>,
+    /// A request to a signal thread could not be sent yet.
+    pub signal_thread_stalled: bool,
+    /// The frame holding the signal page's code (trampoline.rs).
+    pub signal_frame: linux_server::mm::pages::Frame,
+    /// The thread whose message is being handled (or whose parked syscall
+    /// runs again): it returns to user mode through the server.
+    pub in_server: Option<Tid>,
+    /// `trace` on the kernel command line: log every syscall.
+    pub trace: bool,
+    /// The fault being turned into a signal: (thread, trap number, error
+    /// code, fault address) for the handler's sigcontext.
+    pub fault_context: Option<(Tid, u64, u64, u64)>,
     /// Kernel thread ID -> Linux thread.
     pub by_kid: HashMap<u64, Tid>,
     pub next_pid: Pid,
-    /// Sleepers and timed waits: (deadline in ns since boot, thread).
+    /// Sleepers and timed waits: (deadline in ns since boot, thread); a
+    /// negative "thread" is the ITIMER_REAL of process -n.
     pub timers: BTreeSet<(u64, Tid)>,
     /// Replies to threads parked earlier, sent after the current message.
     pub outbox: Vec<(ThreadId, Message)>,
@@ -70,11 +88,16 @@ pub struct Server {
     pub proc_files: HashMap<linux_server::vfs::Ino, crate::procfs::ProcFile>,
     /// Shared file pages: (inode, page index) -> frame (see pagecache.rs).
     pub page_cache: HashMap<(linux_server::vfs::Ino, u64), linux_server::mm::pages::Frame>,
+    /// Futex wait queues.
+    pub futexes: BTreeMap<crate::syscalls::FutexKey, crate::syscalls::futex::FutexQueue>,
+    /// Shared anonymous memory: (object, page index) -> frame.
+    pub shm_pages: HashMap<(u64, u64), linux_server::mm::pages::Frame>,
+    pub next_shm: u64,
     /// State of the pseudo-random generator (getrandom, AT_RANDOM).
     pub rng: u64,
 }
 
-fn value_msg(v: u64) -> Message {
+pub fn value_msg(v: u64) -> Message {
     Message::with(reply::SET_RAX, &[v])
 }
 
@@ -102,18 +125,50 @@ impl Server {
             return Reply::None;
         }
         let Some(&tid) = self.by_kid.get(&r.from.0) else {
+            if let Some(&mm) = self.signal_threads.get(&r.from.0) {
+                return self.signal_thread_message(mm, r);
+            }
             rt::println!("linux-server: message from unknown thread {} ({:?}); ignored", r.from, tag);
             return Reply::None;
         };
+        self.in_server = Some(tid);
+        let t0 = self.clock.now_ns();
+        let reply = self.handle_thread(tid, r);
+        self.in_server = None;
+        // The server's time for a process is its system time.
+        if let Some(p) = self.tasks.get(&tid).and_then(|t| self.procs.get_mut(&t.pid)) {
+            p.usage.stime_ns += self.clock.now_ns().saturating_sub(t0);
+        }
+        reply
+    }
+
+    /// A message from Linux thread `tid`.
+    fn handle_thread(&mut self, tid: Tid, r: &IpcResult) -> Reply {
+        let tag = r.msg.tag;
         match tag.kind() {
             kind::LINUX_SYSCALL => {
                 let regs = Self::message_regs(r);
-                self.syscall(tid, regs.rax, [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9], regs)
+                let reply =
+                    self.syscall(tid, regs.rax, [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9], regs);
+                if self.trace {
+                    self.trace_syscall(tid, &regs, &reply);
+                }
+                // execve from a second thread makes it the leader: its TID
+                // is now the PID.
+                let tid = self.by_kid.get(&r.from.0).copied().unwrap_or(tid);
+                self.finish_syscall(tid, reply, &regs)
             }
             kind::PAGE_FAULT => self.page_fault(tid, r.msg.mr[0], tag.detail(), r.msg.mr[1]),
             kind::EXCEPTION => {
                 let regs = Self::message_regs(r);
                 let vector = ipc::word(r, mr::VECTOR);
+                if vector == 6 && regs.rip == crate::trampoline::stub_address() {
+                    if let Some(t) = self.tasks.get(&tid) {
+                        if t.divert != crate::signals::Divert::Idle {
+                            return self.divert_arrived(tid, regs);
+                        }
+                    }
+                }
                 let addr = ipc::word(r, mr::FAULT_ADDR);
                 self.cpu_exception(tid, vector, ipc::word(r, mr::ERROR_CODE), addr, &regs)
             }
@@ -121,6 +176,41 @@ impl Server {
                 rt::println!("linux-server: unexpected message {:?} from {}", tag, r.from);
                 Reply::None
             }
+        }
+    }
+
+    /// `trace` on the kernel command line: one line per syscall, strace-like.
+    fn trace_syscall(&self, tid: Tid, regs: &UserRegs, reply: &Reply) {
+        let n = regs.rax;
+        let result = match reply {
+            Reply::Value(v) if (*v as i64) < 0 && (*v as i64) > -4096 => {
+                alloc::format!("-1 {}", linux_server::linux::errno::Errno(-(*v as i64) as i32).name())
+            }
+            Reply::Value(v) => alloc::format!("{:#x}", v),
+            Reply::Regs(_) => "(new registers)".into(),
+            Reply::Msg(_) => "(message)".into(),
+            Reply::None => "(waits)".into(),
+        };
+        rt::println!(
+            "trace: [{tid}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {result}",
+            linux_server::linux::sysno::name(n),
+            regs.rdi,
+            regs.rsi,
+            regs.rdx,
+            regs.r10
+        );
+    }
+
+    /// A syscall's answer goes back to user mode: as on Linux, pending
+    /// signals are acted on first (and a temporary mask ends).
+    fn finish_syscall(&mut self, tid: Tid, reply: Reply, regs: &UserRegs) -> Reply {
+        let Some(t) = self.tasks.get(&tid) else { return Reply::None };
+        let stopped = self.procs.get(&t.pid).is_some_and(|p| p.stopped);
+        let busy = self.deliverable(tid) != 0 || t.saved_mask.is_some() || stopped;
+        match reply {
+            Reply::Value(v) if busy => self.return_to_user(tid, UserRegs { rax: v, ..*regs }),
+            Reply::Regs(r) if busy => self.return_to_user(tid, r),
+            r => r,
         }
     }
 
@@ -136,14 +226,26 @@ impl Server {
     }
 
     /// Finish the parked syscall of `tid` with `reply` (sent after the
-    /// current message is answered).
+    /// current message is answered) — unless the answer must be held (the
+    /// thread is being diverted or its process is stopped: signals.rs).
     pub fn unpark(&mut self, tid: Tid, reply: Reply) {
         let Some(task) = self.tasks.get_mut(&tid) else { return };
-        let Some(p) = task.pending.take() else { return };
-        let kid = task.kid;
+        let Some(p) = task.pending else { return };
         if let Some(t) = p.wait.deadline() {
             self.timers.remove(&(t, tid));
         }
+        if self.must_hold(tid) {
+            let held = match reply {
+                Reply::Value(v) => crate::signals::Held::Value(v),
+                Reply::Regs(r) => crate::signals::Held::Regs(r),
+                _ => return,
+            };
+            self.tasks.get_mut(&tid).expect("live").held = Some(held);
+            return;
+        }
+        self.tasks.get_mut(&tid).expect("live").pending = None;
+        let reply = self.finish_syscall(tid, reply, &p.regs);
+        let Some(kid) = self.tasks.get(&tid).map(|t| t.kid) else { return };
         let msg = match reply {
             Reply::Value(v) => value_msg(v),
             Reply::Regs(r) => regs_msg(&r),
@@ -161,15 +263,24 @@ impl Server {
         self.wakeups.push_back(tid);
     }
 
-    /// Run the parked syscall of `tid` again; it may park again.
+    /// Run the parked syscall of `tid` again; it may park again. Only waits
+    /// that are re-checked this way are run again: the others end by an
+    /// explicit `unpark` (a futex wake, a timer, the vfork child, a signal),
+    /// so a stale wakeup can never restart them.
     fn retry(&mut self, tid: Tid) {
         let Some(task) = self.tasks.get_mut(&tid) else { return };
-        let Some(p) = task.pending.take() else { return };
+        match task.pending.map(|p| p.wait) {
+            Some(Wait::Io { .. } | Wait::Poll { .. } | Wait::Child | Wait::SigWait { .. }) => {}
+            _ => return,
+        }
+        let p = task.pending.take().expect("checked above");
         task.retry_wait = Some(p.wait);
         if let Some(t) = p.wait.deadline() {
             self.timers.remove(&(t, tid));
         }
+        self.in_server = Some(tid);
         let r = self.syscall(tid, p.nr, p.args, p.regs);
+        self.in_server = None;
         let Some(task) = self.tasks.get_mut(&tid) else { return };
         task.retry_wait = None;
         if !matches!(r, Reply::None) {
@@ -194,14 +305,23 @@ impl Server {
                 break;
             }
             self.timers.pop_first();
+            if tid == Self::CPU_TIMER_KEY {
+                self.cpu_timers_fired();
+                continue;
+            }
+            if tid < 0 {
+                self.itimer_fired(-tid);
+                continue;
+            }
             let wait = self.tasks.get(&tid).and_then(|t| t.pending).map(|p| p.wait);
             match wait {
                 Some(Wait::Sleep { ret, .. }) => self.unpark(tid, Reply::Value(ret)),
-                Some(Wait::Futex { .. }) => {
+                Some(Wait::Futex { key, .. }) => {
+                    self.futex_forget(tid, key);
                     self.unpark(tid, Reply::Value(linux_server::linux::errno::ETIMEDOUT.as_return()))
                 }
-                // poll/select: the call itself sees the deadline has passed.
-                Some(Wait::Poll { .. }) => self.wake(tid),
+                // poll/select, sigtimedwait: the call sees the deadline passed.
+                Some(Wait::Poll { .. } | Wait::SigWait { .. }) => self.wake(tid),
                 _ => {}
             }
         }
@@ -240,6 +360,7 @@ impl Server {
                 };
             }
             self.run_wakeups();
+            self.retry_signal_threads();
             // A failed send phase (the client vanished) or a receive timeout
             // needs nothing more than another turn of the loop.
             for (kid, m) in core::mem::take(&mut self.outbox) {

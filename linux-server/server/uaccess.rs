@@ -17,32 +17,46 @@ impl Server {
     /// The frame behind `page` of `pid` for a read (or write), created if an
     /// area allows that access and it does not exist yet.
     pub fn user_frame(&mut self, pid: Pid, page: u64, write: bool) -> SysResult<Frame> {
-        let proc_ = self.procs.get(&pid).ok_or(ESRCH)?;
-        let vma = *proc_.mm.vmas.find(page).ok_or(EFAULT)?;
+        let mm = self.mm(pid);
+        let vma = *mm.vmas.find(page).ok_or(EFAULT)?;
         if (write && !vma.prot.write) || (!write && !(vma.prot.read || vma.prot.exec)) {
             return Err(EFAULT);
         }
-        if let Some(pte) = proc_.mm.pt.get(page) {
+        if let Some(pte) = mm.pt.get(page) {
             if write && !pte.writable {
                 return self.break_cow(pid, page);
             }
             return Ok(pte.frame);
         }
-        if vma.shared {
-            if let Backing::File { ino, offset, .. } = vma.backing {
-                // Shared file pages: the one frame every sharer maps.
-                let file_off = offset + (page - vma.start);
-                let frame = self.cache_frame(ino, file_off / PAGE)?;
-                let p = self.procs.get_mut(&pid).expect("checked above");
-                p.mm.pt.set(page, Pte { frame, writable: true });
-                return Ok(frame);
+        if self.past_file_end(&vma, page) {
+            return Err(EFAULT);
+        }
+        // Frames shared by every process that maps the page.
+        let shared = match vma.backing {
+            Backing::File { ino, offset, .. } if vma.shared => {
+                Some(self.cache_frame(ino, (offset + (page - vma.start)) / PAGE)?)
             }
+            Backing::Shm { id, offset } => Some(self.shm_frame(id, (offset + (page - vma.start)) / PAGE)?),
+            Backing::Signal => {
+                self.pool.get(self.signal_frame);
+                Some(self.signal_frame)
+            }
+            _ => None,
+        };
+        if let Some(frame) = shared {
+            let writable = !matches!(vma.backing, Backing::Signal);
+            self.mm_mut(pid).pt.set(page, Pte { frame, writable });
+            return Ok(frame);
         }
         let frame = self.pool.alloc().ok_or(ENOMEM)?;
         if let Backing::File { ino, offset, data_end } = vma.backing {
             self.cache_flush(ino);
             let file_off = offset + (page - vma.start);
-            let n = data_end.saturating_sub(page).min(PAGE) as usize;
+            let n = if data_end == linux_server::mm::vma::FILE_END {
+                PAGE as usize
+            } else {
+                data_end.saturating_sub(page).min(PAGE) as usize
+            };
             if n > 0 {
                 let buf = &mut self.pool.frame_mut(frame)[..n];
                 // Past the end of the file the page stays zero (SIGBUS on
@@ -50,14 +64,14 @@ impl Server {
                 let _ = self.vfs.read_at(ino, file_off, buf);
             }
         }
-        let p = self.procs.get_mut(&pid).expect("checked above");
-        p.mm.pt.set(page, Pte { frame, writable: true });
+        self.mm_mut(pid).pt.set(page, Pte { frame, writable: true });
+        self.procs.get_mut(&pid).expect("live").usage.minflt += 1;
         Ok(frame)
     }
 
     /// Give `pid` its own copy of a page it shares copy-on-write.
     pub fn break_cow(&mut self, pid: Pid, page: u64) -> SysResult<Frame> {
-        let old = self.procs[&pid].mm.pt.get(page).expect("present").frame;
+        let old = self.mm(pid).pt.get(page).expect("present").frame;
         let frame = if self.pool.refs(old) == 1 {
             old // the last sharer keeps the frame
         } else {
@@ -69,7 +83,7 @@ impl Server {
             self.revoke(pid, page, PAGE);
             new
         };
-        self.procs.get_mut(&pid).expect("live").mm.pt.set(page, Pte { frame, writable: true });
+        self.mm_mut(pid).pt.set(page, Pte { frame, writable: true });
         Ok(frame)
     }
 

@@ -284,6 +284,7 @@ impl<M: Machine> Kernel<M> {
         if let Some(c) = self.current {
             let tick = self.tick_us;
             let t = self.tcb_mut(c);
+            t.cpu_us += tick;
             if t.state == State::Ready {
                 t.remaining_us = t.remaining_us.saturating_sub(tick);
                 if t.remaining_us == 0 {

@@ -200,6 +200,10 @@ pub struct Tcb {
     pub priority: u8,
     pub timeslice_us: u64,
     pub remaining_us: u64,
+    /// Processor time used, in timer ticks' worth of microseconds (charged
+    /// to whoever runs when the timer interrupts, as Linux's tick
+    /// accounting does).
+    pub cpu_us: u64,
     pub pager: ThreadId,
     pub exception_handler: ThreadId,
     pub utcb: Option<Utcb>,
@@ -231,6 +235,7 @@ impl Tcb {
             priority: DEFAULT_PRIORITY,
             timeslice_us: DEFAULT_TIMESLICE_US,
             remaining_us: DEFAULT_TIMESLICE_US,
+            cpu_us: 0,
             pager: ThreadId::NIL,
             exception_handler: ThreadId::NIL,
             utcb: None,

@@ -510,6 +510,10 @@ impl<M: Machine> Kernel<M> {
                     }
                 }
             }
+            thread_state::READ_TIMES if len >= 8 => {
+                let us = self.tcb(slot).cpu_us;
+                self.copy_to_user(my_space, buf, &us.to_le_bytes()).map_err(|_| Error::XferFault)
+            }
             _ => Err(Error::InvalidArgument),
         };
         self.set_result(cur, r);

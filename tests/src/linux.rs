@@ -145,10 +145,9 @@ impl Default for RunOptions {
 fn check_artifacts(system: System) {
     artifact("initrd");
     artifact("rootfs.cpio");
+    artifact("init");
     match system {
-        System::Linux => {
-            artifact("linux-init.cpio");
-        }
+        System::Linux => {}
         System::Ours => {
             artifact("microkernel");
             artifact("pager");

@@ -2,12 +2,12 @@
 //! dup3, close, close_range, fcntl, ioctl.
 
 use crate::files::{Fd, FileKind, FileRef};
-use crate::process::{Pid, RLIMIT_NOFILE};
+use crate::process::{Pid, Tid, RLIMIT_NOFILE};
 use crate::server::Server;
 use alloc::vec::Vec;
 use linux_server::linux::errno::*;
 use linux_server::linux::fcntl::*;
-use linux_server::linux::termios::*;
+use linux_server::linux::termios::{FIOCLEX, FIONBIO, FIONCLEX, FIONREAD};
 
 impl Server {
     pub(super) fn sys_lseek(&mut self, pid: Pid, fd: u64, off: u64, whence: u64) -> SysResult<u64> {
@@ -153,7 +153,7 @@ impl Server {
         }
     }
 
-    pub(super) fn sys_ioctl(&mut self, pid: Pid, fd: u64, req: u64, arg: u64) -> SysResult<u64> {
+    pub(super) fn sys_ioctl(&mut self, tid: Tid, pid: Pid, fd: u64, req: u64, arg: u64) -> SysResult<u64> {
         let entry = self.procs[&pid].fds.get(fd)?.clone();
         let req = req as u32 as u64;
         match req {
@@ -185,53 +185,9 @@ impl Server {
             }
             return Err(ENOTTY);
         }
-        match req {
-            TCGETS => {
-                let t = self.console.ldisc.termios.to_bytes();
-                self.write_user(pid, arg, &t)?;
-                Ok(0)
-            }
-            TCSETS | TCSETSW | TCSETSF => {
-                let b = self.read_user(pid, arg, TERMIOS_BYTES)?;
-                let t = Termios::from_bytes(b[..].try_into().unwrap());
-                self.console.ldisc.set_termios(t, req == TCSETSF);
-                Ok(0)
-            }
-            TIOCGWINSZ => {
-                let w = self.console.ldisc.winsize.to_bytes();
-                self.write_user(pid, arg, &w)?;
-                Ok(0)
-            }
-            TIOCSWINSZ => {
-                let b = self.read_user(pid, arg, 8)?;
-                self.console.ldisc.winsize = Winsize::from_bytes(b[..].try_into().unwrap());
-                Ok(0)
-            }
-            TIOCGPGRP => {
-                let g = self.console.fg_pgrp as u32;
-                self.write_u32(pid, arg, g)?;
-                Ok(0)
-            }
-            TIOCSPGRP => {
-                let g = self.read_u32(pid, arg)? as i32;
-                if g <= 0 {
-                    return Err(EINVAL);
-                }
-                self.console.fg_pgrp = g;
-                Ok(0)
-            }
-            TIOCGSID => {
-                let sid = self.procs[&pid].sid as u32;
-                self.write_u32(pid, arg, sid)?;
-                Ok(0)
-            }
-            FIONREAD => {
-                let n = self.console.ldisc.available() as u32;
-                self.write_u32(pid, arg, n)?;
-                Ok(0)
-            }
-            TIOCSCTTY | TIOCNOTTY => Ok(0),
-            _ => Err(ENOTTY),
+        match self.console_ioctl(tid, pid, req, arg)? {
+            Some(v) => Ok(v),
+            None => Err(ERESTARTSYS),
         }
     }
 }

@@ -143,9 +143,29 @@ impl Server {
                 O_WRONLY => W_OK,
                 _ => R_OK | W_OK,
             };
-            self.vfs.may(ino, mask, 0, 0)?;
+            let c = &self.procs[&pid].creds;
+            self.vfs.may(ino, mask, c.euid, c.egid)?;
+            if acc != O_RDONLY && kind_of == Kind::Regular && self.being_executed(ino) {
+                return Err(ETXTBSY);
+            }
         }
         let kind = self.open_kind(ino, flags)?;
+        if matches!(kind, FileKind::Console) {
+            match kind_of {
+                // /dev/tty is the caller's controlling terminal, if it has one.
+                Kind::CharDevice(5, 0) if !self.has_console_ctty(pid) => return Err(ENXIO),
+                // A session leader without a terminal that opens the serial
+                // line gets it as its controlling terminal (not /dev/console).
+                Kind::CharDevice(4, 64) if flags & O_NOCTTY == 0 => {
+                    let p = &self.procs[&pid];
+                    if p.sid == pid && self.console.session.is_none() {
+                        self.console.session = Some(pid);
+                        self.console.fg_pgrp = p.pgid;
+                    }
+                }
+                _ => {}
+            }
+        }
         if flags & O_TRUNC != 0 && acc != O_RDONLY && matches!(kind, FileKind::Regular) {
             let now = self.now();
             self.cache_flush(ino);
@@ -255,7 +275,10 @@ impl Server {
             return Err(EINVAL);
         }
         let ino = self.at_target(pid, dirfd, pathp, flags as u32)?;
-        self.vfs.may(ino, mode as u32, 0, 0)?;
+        // access checks with the real IDs (AT_EACCESS: the effective ones).
+        let c = &self.procs[&pid].creds;
+        let (uid, gid) = if flags as u32 & AT_EACCESS != 0 { (c.euid, c.egid) } else { (c.uid, c.gid) };
+        self.vfs.may(ino, mode as u32, uid, gid)?;
         Ok(0)
     }
 
@@ -378,7 +401,8 @@ impl Server {
         if !self.vfs.is_dir(ino) {
             return Err(ENOTDIR);
         }
-        self.vfs.may(ino, X_OK, 0, 0)?;
+        let c = &self.procs[&pid].creds;
+        self.vfs.may(ino, X_OK, c.euid, c.egid)?;
         let _ = self.vfs.open_ref(ino);
         let old = core::mem::replace(&mut self.procs.get_mut(&pid).expect("live").cwd, ino);
         let _ = self.vfs.close_ref(old);
@@ -428,7 +452,8 @@ impl Server {
         let path = self.read_path(pid, pathp)?;
         let cwd = self.procs[&pid].cwd;
         let ino = self.lookup(pid, cwd, &path, true)?;
-        self.vfs.may(ino, W_OK, 0, 0)?;
+        let c = &self.procs[&pid].creds;
+        self.vfs.may(ino, W_OK, c.euid, c.egid)?;
         self.truncate_ino(ino, len)
     }
 
@@ -545,6 +570,31 @@ impl Server {
         put(&mut b, 72, 4096);
         self.write_user(pid, buf, &b)?;
         Ok(0)
+    }
+
+    /// mount: the file systems Linux would mount are part of ours already —
+    /// proc on /proc, sysfs on /sys, devtmpfs on /dev: EBUSY, as for a second
+    /// mount there. Nothing else can be mounted (ENODEV); a remount is a
+    /// no-op.
+    pub(super) fn sys_mount(&mut self, pid: Pid, target: u64, fstype: u64, flags: u64) -> SysResult<u64> {
+        const MS_REMOUNT: u64 = 32;
+        let path = self.read_path(pid, target)?;
+        let cwd = self.procs[&pid].cwd;
+        let ino = self.lookup(pid, cwd, &path, true)?;
+        if !self.procs[&pid].creds.is_root() {
+            return Err(EPERM);
+        }
+        if flags & MS_REMOUNT != 0 {
+            return Ok(0);
+        }
+        if !self.vfs.is_dir(ino) {
+            return Err(ENOTDIR);
+        }
+        let ty = if fstype != 0 { self.read_cstr(pid, fstype, 255, ENODEV)? } else { Vec::new() };
+        match &ty[..] {
+            b"proc" | b"sysfs" | b"devtmpfs" | b"tmpfs" | b"devpts" | b"ramfs" => Err(EBUSY),
+            _ => Err(ENODEV),
+        }
     }
 
     pub(super) fn sys_fsync(&mut self, pid: Pid, fd: u64) -> SysResult<u64> {

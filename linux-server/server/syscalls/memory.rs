@@ -18,7 +18,7 @@ impl Server {
             return Err(EINVAL);
         }
         let end = page_up(addr.checked_add(len).ok_or(ENOMEM)?).ok_or(ENOMEM)?;
-        if !self.procs[&pid].mm.vmas.covered(addr, end) {
+        if !self.mm(pid).vmas.covered(addr, end) {
             return Err(ENOMEM);
         }
         // Shared file pages are written back when unmapped; nothing is lost
@@ -31,10 +31,10 @@ impl Server {
             return Err(EINVAL);
         }
         let end = page_up(addr.checked_add(len).ok_or(ENOMEM)?).ok_or(ENOMEM)?;
-        if !self.procs[&pid].mm.vmas.covered(addr, end) {
+        if !self.mm(pid).vmas.covered(addr, end) {
             return Err(ENOMEM);
         }
-        let pt = &self.procs[&pid].mm.pt;
+        let pt = &self.mm(pid).pt;
         let v: Vec<u8> = (addr..end).step_by(PAGE as usize).map(|p| pt.get(p).is_some() as u8).collect();
         self.write_user(pid, vec, &v)?;
         Ok(0)

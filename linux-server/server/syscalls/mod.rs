@@ -3,9 +3,10 @@
 //! can block return a `Reply` themselves. An unimplemented call returns ENOSYS
 //! and is logged once, by name.
 
+mod creds;
 mod fd;
 mod fs;
-mod futex;
+pub mod futex;
 mod info;
 mod memory;
 mod pipe;
@@ -14,7 +15,9 @@ mod process;
 mod rw;
 mod signal;
 mod time;
+mod wait;
 
+pub use futex::FutexKey;
 pub use rw::MAX_RW;
 
 use crate::process::Tid;
@@ -98,6 +101,8 @@ impl Server {
             nr::STATFS | nr::FSTATFS => self.sys_statfs(pid, a[1]),
             nr::FSYNC | nr::FDATASYNC | nr::SYNCFS => self.sys_fsync(pid, a[0]),
             nr::SYNC => Ok(0),
+            nr::MOUNT => self.sys_mount(pid, a[1], a[2], a[3]),
+            nr::UMOUNT2 => Err(if self.procs[&pid].creds.is_root() { EINVAL } else { EPERM }),
             // reading and writing (rw.rs)
             nr::READ => return self.sys_read(tid, pid, a, regs),
             nr::WRITE => return self.sys_write(tid, pid, a, regs),
@@ -118,7 +123,7 @@ impl Server {
             nr::DUP2 => self.sys_dup2(pid, a[0], a[1]),
             nr::DUP3 => self.sys_dup3(pid, a[0], a[1], a[2]),
             nr::FCNTL => self.sys_fcntl(pid, a[0], a[1], a[2]),
-            nr::IOCTL => self.sys_ioctl(pid, a[0], a[1], a[2]),
+            nr::IOCTL => self.sys_ioctl(tid, pid, a[0], a[1], a[2]),
             nr::CLOSE_RANGE => self.sys_close_range(pid, a[0], a[1], a[2]),
             // memory (memory.rs, mm.rs)
             nr::BRK => Ok(self.sys_brk(pid, a[0])),
@@ -131,19 +136,34 @@ impl Server {
             nr::MINCORE => self.sys_mincore(pid, a[0], a[1], a[2]),
             nr::MLOCK | nr::MUNLOCK | nr::MLOCKALL | nr::MUNLOCKALL | nr::MLOCK2 => Ok(0),
             // processes and identity (process.rs)
-            nr::EXECVE => return self.sys_execve(pid, a[0], a[1], a[2]),
-            nr::PAUSE => return self.park(tid, n, a, regs, crate::process::Wait::Forever),
+            nr::EXECVE => return self.sys_execve(tid, pid, a[0], a[1], a[2]),
+            nr::EXECVEAT => return self.sys_execveat(tid, pid, a),
+            nr::CLONE | nr::FORK | nr::VFORK => return self.sys_clone(tid, n, a, regs),
+            nr::CLONE3 => return self.sys_clone3(tid, pid, a, regs),
+            nr::WAIT4 => return self.sys_wait4(tid, pid, a, regs),
+            nr::WAITID => return self.sys_waitid(tid, pid, a, regs),
             nr::EXIT => return self.sys_exit(tid, a[0]),
             nr::EXIT_GROUP => return self.sys_exit_group(pid, a[0]),
             nr::GETPID => Ok(pid as u64),
             nr::GETTID => Ok(tid as u64),
             nr::GETPPID => Ok(self.procs[&pid].ppid as u64),
-            nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
-            nr::GETRESUID | nr::GETRESGID => self.sys_getresuid(pid, a[0], a[1], a[2]),
-            nr::SETUID | nr::SETGID | nr::SETREUID | nr::SETREGID | nr::SETRESUID | nr::SETRESGID => Ok(0),
-            nr::SETFSUID | nr::SETFSGID => Ok(0),
+            // identity (creds.rs)
+            nr::GETUID => Ok(self.procs[&pid].creds.uid as u64),
+            nr::GETEUID => Ok(self.procs[&pid].creds.euid as u64),
+            nr::GETGID => Ok(self.procs[&pid].creds.gid as u64),
+            nr::GETEGID => Ok(self.procs[&pid].creds.egid as u64),
+            nr::GETRESUID => self.sys_getresuid(pid, a[0], a[1], a[2], false),
+            nr::GETRESGID => self.sys_getresuid(pid, a[0], a[1], a[2], true),
+            nr::SETUID => self.sys_setid(pid, a[0] as u32, false),
+            nr::SETGID => self.sys_setid(pid, a[0] as u32, true),
+            nr::SETREUID => self.sys_setreid(pid, a[0] as u32, a[1] as u32, false),
+            nr::SETREGID => self.sys_setreid(pid, a[0] as u32, a[1] as u32, true),
+            nr::SETRESUID => self.sys_setresid(pid, a[0] as u32, a[1] as u32, a[2] as u32, false),
+            nr::SETRESGID => self.sys_setresid(pid, a[0] as u32, a[1] as u32, a[2] as u32, true),
+            nr::SETFSUID => self.sys_setfsid(pid, false),
+            nr::SETFSGID => self.sys_setfsid(pid, true),
             nr::GETGROUPS => self.sys_getgroups(pid, a[0], a[1]),
-            nr::SETGROUPS => Ok(0),
+            nr::SETGROUPS => self.sys_setgroups(pid, a[0], a[1]),
             nr::GETPGRP => Ok(self.procs[&pid].pgid as u64),
             nr::GETPGID => self.sys_getpgid(pid, a[0]),
             nr::SETPGID => self.sys_setpgid(pid, a[0], a[1]),
@@ -156,7 +176,7 @@ impl Server {
             nr::PRLIMIT64 => self.sys_prlimit64(pid, a[0], a[1], a[2], a[3]),
             nr::GETRLIMIT => self.sys_prlimit64(pid, 0, a[0], 0, a[1]),
             nr::SETRLIMIT => self.sys_prlimit64(pid, 0, a[0], a[1], 0),
-            nr::GETRUSAGE => self.sys_getrusage(pid, a[0], a[1]),
+            nr::GETRUSAGE => self.sys_getrusage(tid, pid, a[0], a[1]),
             nr::PRCTL => self.sys_prctl(tid, pid, a[0], a[1], a[2]),
             nr::PERSONALITY => Ok(0),
             nr::RSEQ => Err(ENOSYS),
@@ -187,11 +207,22 @@ impl Server {
             nr::SETHOSTNAME => self.sys_sethostname(pid, a[0], a[1]),
             nr::REBOOT => return self.sys_reboot(pid, a[0], a[1], a[2]),
             nr::IOPERM => self.sys_ioperm(pid, a[0], a[1], a[2]),
-            // signals until they are real (signal.rs)
+            // signals (signal.rs, ../signals.rs)
             nr::RT_SIGACTION => self.sys_rt_sigaction(pid, a[0], a[1], a[2], a[3]),
-            nr::RT_SIGPROCMASK => self.sys_rt_sigprocmask(tid, pid, a[0], a[1], a[2], a[3]),
-            nr::SIGALTSTACK => self.sys_sigaltstack(pid, a[0], a[1]),
-            nr::KILL | nr::TGKILL | nr::TKILL => return self.sys_kill_self(tid, pid, n, a),
+            nr::RT_SIGPROCMASK => self.sys_rt_sigprocmask(tid, pid, a),
+            nr::RT_SIGPENDING => self.sys_rt_sigpending(tid, pid, a[0], a[1]),
+            nr::RT_SIGSUSPEND => return self.sys_rt_sigsuspend(tid, pid, a, regs),
+            nr::PAUSE => return self.park(tid, n, a, regs, crate::process::Wait::Signal),
+            nr::RT_SIGTIMEDWAIT => return self.sys_rt_sigtimedwait(tid, pid, a, regs),
+            nr::RT_SIGRETURN => return self.sys_rt_sigreturn(tid, pid, regs),
+            nr::SIGALTSTACK => self.sys_sigaltstack(tid, pid, a[0], a[1], regs.rsp),
+            nr::KILL => self.sys_kill(pid, a[0] as i32, a[1], None),
+            nr::TKILL => self.sys_tgkill(pid, -1, a[0] as i32, a[1], None),
+            nr::TGKILL => self.sys_tgkill(pid, a[0] as i32, a[1] as i32, a[2], None),
+            nr::RT_SIGQUEUEINFO | nr::RT_TGSIGQUEUEINFO => self.sys_sigqueueinfo(pid, n, a),
+            nr::ALARM => self.sys_alarm(pid, a[0]),
+            nr::GETITIMER => self.sys_getitimer(pid, a[0], a[1]),
+            nr::SETITIMER => self.sys_setitimer(pid, a[0], a[1], a[2]),
             // futexes (futex.rs)
             nr::FUTEX => return self.sys_futex(tid, pid, a, regs),
             _ => {
@@ -204,6 +235,11 @@ impl Server {
         // A syscall may end its own process (a fatal SIGPIPE): no reply then.
         if !self.tasks.contains_key(&tid) {
             return Reply::None;
+        }
+        // ERESTARTSYS (a background terminal access that sent SIGTTIN or
+        // SIGTTOU): the call runs again once the process is continued.
+        if r == Err(ERESTARTSYS) {
+            return Server::restart_reply(number, &regs);
         }
         value(r)
     }

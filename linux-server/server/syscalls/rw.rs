@@ -262,6 +262,25 @@ impl Server {
         }
     }
 
+    /// Job control on the console (tty.rs): `None` if the call may go on.
+    fn console_job_control(
+        &mut self,
+        tid: Tid,
+        pid: Pid,
+        file: &FileRef,
+        sig: u32,
+        call: &(u64, [u64; 6], UserRegs),
+    ) -> Option<Reply> {
+        if !matches!(file.borrow().kind, FileKind::Console) {
+            return None;
+        }
+        match self.tty_check(tid, pid, sig) {
+            crate::tty::TtyAccess::Allowed => None,
+            crate::tty::TtyAccess::Restart => Some(Server::restart_reply(call.0, &call.2)),
+            crate::tty::TtyAccess::Denied(e) => Some(Reply::Value(e.as_return())),
+        }
+    }
+
     /// A read or readv on `file`: done, or parked until the file has input.
     fn read_or_park(
         &mut self,

@@ -109,11 +109,15 @@ impl Server {
     }
 
     pub(super) fn sys_times(&mut self, pid: Pid, buf: u64) -> SysResult<u64> {
-        // Clock ticks (USER_HZ = 100) since boot.
+        // Clock ticks (USER_HZ = 100): the process's and its waited-for
+        // children's times, and the time since boot.
         let ticks = self.clock.now_ns() / 10_000_000;
         if buf != 0 {
+            let (me, ch) = (self.usage_of(pid), self.procs[&pid].children_usage);
             let mut b = [0u8; 32];
-            b[..8].copy_from_slice(&(ticks / 2).to_le_bytes());
+            for (i, ns) in [me.utime_ns, me.stime_ns, ch.utime_ns, ch.stime_ns].into_iter().enumerate() {
+                b[i * 8..i * 8 + 8].copy_from_slice(&(ns / 10_000_000).to_le_bytes());
+            }
             self.write_user(pid, buf, &b)?;
         }
         Ok(ticks)

@@ -81,6 +81,8 @@ errnos! {
     EOPNOTSUPP = 95, "Operation not supported";
     EAFNOSUPPORT = 97, "Address family not supported by protocol";
     ETIMEDOUT = 110, "Connection timed out";
+    // Kernel-internal (never seen by programs): the call restarts.
+    ERESTARTSYS = 512, "Restart the system call";
 }
 
 impl Errno {

@@ -29,6 +29,9 @@ impl Prot {
     }
 }
 
+/// `data_end` of an mmap'd file (see [`Backing::File`]).
+pub const FILE_END: u64 = u64::MAX;
+
 /// What backs an area.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Backing {
@@ -36,7 +39,9 @@ pub enum Backing {
     Anon,
     /// A file (by inode number): page `va` holds the file's bytes at
     /// `offset + (va - start)`, up to `data_end` (an address); beyond it zeros
-    /// (an ELF segment's bss, or the tail past end of file).
+    /// (an ELF segment's bss). [`FILE_END`] as `data_end` means an mmap'd
+    /// file: its bytes up to the file's size at the time of the fault, and a
+    /// page wholly past the end is SIGBUS, as on Linux.
     File { ino: u64, offset: u64, data_end: u64 },
     /// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS): page `va` is page
     /// `(offset + va - start) / PAGE` of shared object `id`, the same frame in

@@ -80,13 +80,18 @@ impl LineDiscipline {
         let was_canonical = self.canonical();
         self.termios = t;
         if flush {
-            self.line.clear();
-            self.ready.clear();
-            self.eof_marks.clear();
+            self.flush_input();
         } else if was_canonical && !self.canonical() {
             // Leaving canonical mode: a half-edited line becomes readable.
             self.ready.extend(self.line.drain(..));
         }
+    }
+
+    /// Throw away all input (TCFLSH, TCSETSF).
+    pub fn flush_input(&mut self) {
+        self.line.clear();
+        self.ready.clear();
+        self.eof_marks.clear();
     }
 
     /// Bytes a reader could take now (FIONREAD).

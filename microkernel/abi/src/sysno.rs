@@ -103,4 +103,7 @@ pub mod thread_state {
     /// Write it (MXCSR reserved bits are cleared).
     pub const WRITE_FPU: u64 = 4;
     pub const FPU_BYTES: usize = 512;
+    /// Read the processor time the thread has used: one u64, microseconds
+    /// (counted in timer ticks).
+    pub const READ_TIMES: u64 = 5;
 }

@@ -132,6 +132,22 @@ fn checked_end(a: u64, len: u64) -> Option<u64> {
     a.checked_add(len)
 }
 
+/// The program interpreter a dynamically linked executable names (its
+/// PT_INTERP path, without the NUL), if it is a well-formed x86-64 ELF that
+/// has one.
+pub fn interpreter(bytes: &[u8]) -> Option<&[u8]> {
+    let h: Header = goblin::elf::Elf::parse_header(bytes).ok()?;
+    if h.e_phentsize as usize != program_header::program_header64::SIZEOF_PHDR || h.e_phnum as usize > MAX_PHDRS {
+        return None;
+    }
+    let ctx = Ctx::new(Container::Big, Endian::Little);
+    let phdrs = ProgramHeader::parse(bytes, h.e_phoff as usize, h.e_phnum as usize, ctx).ok()?;
+    let p = phdrs.iter().find(|p| p.p_type == program_header::PT_INTERP)?;
+    let start = usize::try_from(p.p_offset).ok()?;
+    let path = bytes.get(start..start.checked_add(usize::try_from(p.p_filesz).ok()?)?)?;
+    Some(path.split(|&b| b == 0).next().unwrap_or(path))
+}
+
 impl Plan {
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Plan, ElfError> {
         if bytes.len() < header::header64::SIZEOF_EHDR || &bytes[..4] != header::ELFMAG {

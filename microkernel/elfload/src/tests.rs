@@ -360,3 +360,15 @@ fn real_static_binaries_parse() {
     }
     eprintln!("checked {checked} host binaries");
 }
+
+#[test]
+fn the_interpreter_of_a_dynamic_executable_is_found() {
+    let interp =
+        Ph { ty: program_header::PT_INTERP, flags: 4, offset: 0x1000, vaddr: 0x40_0000, filesz: 12, memsz: 12 };
+    let bytes = elf(header::ET_EXEC, 0x40_0000, &[interp, load(RX, 0x1000, 0x40_0000, 0x10, 0x10)], b"/lib/ld.so\0\0");
+    assert_eq!(interpreter(&bytes), Some(&b"/lib/ld.so"[..]));
+    assert_eq!(interpreter(&good()), None, "a static executable has none");
+    let mut cut = bytes.clone();
+    cut.truncate(0x1004);
+    assert_eq!(interpreter(&cut), None, "a path past the end of the file is none");
+}

@@ -25,15 +25,29 @@ pub fn preemption(ctx: &Ctx) -> Result<(), String> {
     let a = ctx.spawn_local(spin_counter, 0, 100, ThreadId::NIL, 0);
     let b = ctx.spawn_local(spin_counter, 1, 100, ThreadId::NIL, 0);
     let before = sys::counters().timer_ticks;
+    let me = rt::utcb::Utcb::current().my_id();
+    let my_before = cpu_us(me);
     harness::sleep_us(200_000);
     let (ca, cb) = (COUNTERS[0].load(Ordering::Relaxed), COUNTERS[1].load(Ordering::Relaxed));
     let ticks = sys::counters().timer_ticks - before;
+    let (ta, tb, mine) = (cpu_us(a.id), cpu_us(b.id), cpu_us(me) - my_before);
     a.kill();
     b.kill();
     check!(ca > 0 && cb > 0, "both busy threads must run: {ca} and {cb}");
     check!(ticks >= 150, "only {ticks} timer ticks in 200 ms");
+    // Processor time (THREAD_STATE): the spinners shared the 200 ms, the
+    // sleeper used (almost) none.
+    check!(ta >= 50_000 && tb >= 50_000, "spinners' processor time {ta} and {tb} us in 200 ms");
+    check!(mine < 20_000, "a sleeping thread was charged {mine} us");
     rt::println!("ktest: preemption: two busy threads counted to {ca} and {cb} in {ticks} ticks");
     Ok(())
+}
+
+/// The processor time `t` used so far, in microseconds.
+fn cpu_us(t: ThreadId) -> u64 {
+    let mut b = [0u8; 8];
+    let _ = sys::thread_state(t, abi::sysno::thread_state::READ_TIMES, &mut b);
+    u64::from_le_bytes(b)
 }
 
 extern "C" fn high_worker(_: u64) -> ! {

@@ -1,10 +1,10 @@
 /*
- * linux-init: /init of the native-Linux comparison image.
+ * init: /init of the rootfs, on both systems.
  *
- * The native-Linux baseline boots Debian's kernel with the same rootfs as our
- * system, except that /init is this program (a static musl binary). It does
- * for Linux what the linux-server does for our system, so the command under
- * test sees the same world on both:
+ * Our system and the native-Linux baseline (Debian's kernel) boot the same
+ * rootfs image, and both run this program (a static musl binary) as process
+ * 1, so the command under test sees the same world — the same process tree
+ * included — on both:
  *
  *   - mounts proc on /proc, sysfs on /sys and devtmpfs on /dev (a failure
  *     is reported and otherwise ignored: the rootfs has the basic device
@@ -29,8 +29,12 @@
  * for the UART. With init as the session leader the command's last lines
  * are never lost; init drains the tty before powering off.
  *
- * Build: musl-gcc -static -O2 -o build/linux-init tests/linux-init/init.c
- * (scripts/build does it).
+ * On our system the mounts find /proc, /sys and /dev already there (EBUSY),
+ * and /sys/class/tty/console/active is absent, so the console is opened as
+ * /dev/console.
+ *
+ * Build: musl-gcc -static -O2 -o build/init rootfs/init.c (scripts/build
+ * does it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -75,7 +79,7 @@ static void put(int fd, const char *s) {
 
 static void warn(const char *what, const char *arg) {
     char buf[512];
-    snprintf(buf, sizeof buf, "linux-init: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "", strerror(errno));
+    snprintf(buf, sizeof buf, "init: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "", strerror(errno));
     put(2, buf);
 }
 
