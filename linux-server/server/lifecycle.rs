@@ -76,6 +76,8 @@ impl Server {
                 usage: Usage::default(),
                 children_usage: Usage::default(),
                 start_ns,
+                child_subreaper: false,
+                pdeathsig: 0,
             },
         );
         self.tasks.insert(pid, Task::new(pid, pid, kid));
@@ -246,27 +248,50 @@ impl Server {
         }
     }
 
-    /// The children of an ending process go to init (zombies included:
-    /// init reaps them).
+    /// The children of an ending process go to the nearest live ancestor
+    /// that is a child subreaper, else to init (zombies included: the new
+    /// parent reaps them); each gets its parent-death signal, if it asked
+    /// for one.
     fn reparent_children(&mut self, pid: Pid) {
         let children = core::mem::take(&mut self.procs.get_mut(&pid).expect("live").children);
-        let init_alive = pid != 1 && self.procs.get(&1).is_some_and(|p| p.zombie.is_none());
+        let heir = self.heir_of(pid);
         for c in children {
             let Some(child) = self.procs.get_mut(&c) else { continue };
-            if init_alive {
-                child.ppid = 1;
-                let zombie = child.zombie.is_some();
-                self.procs.get_mut(&1).expect("alive").children.push(c);
-                if zombie {
-                    self.notify_parent_of_exit(c);
+            let (zombie, pdeathsig) = (child.zombie.is_some(), child.pdeathsig);
+            match heir {
+                Some(h) => {
+                    child.ppid = h;
+                    self.procs.get_mut(&h).expect("alive").children.push(c);
+                    if zombie {
+                        self.notify_parent_of_exit(c);
+                    }
                 }
-            } else {
-                child.ppid = 0;
-                if child.zombie.is_some() {
-                    self.reap(c);
+                None => {
+                    child.ppid = 0;
+                    if zombie {
+                        self.reap(c);
+                    }
                 }
             }
+            if !zombie && pdeathsig != 0 {
+                self.send_signal(c, None, SigInfo::kernel(pdeathsig));
+            }
         }
+    }
+
+    /// Who adopts the orphans of ending process `pid`: the nearest live
+    /// ancestor marked as a child subreaper, else init while it lives.
+    fn heir_of(&self, pid: Pid) -> Option<Pid> {
+        let alive = |q: Pid| self.procs.get(&q).is_some_and(|p| p.zombie.is_none());
+        let mut a = self.procs[&pid].ppid;
+        while a > 1 && a != pid {
+            match self.procs.get(&a) {
+                Some(p) if p.child_subreaper && p.zombie.is_none() => return Some(a),
+                Some(p) => a = p.ppid,
+                None => break,
+            }
+        }
+        (pid != 1 && alive(1)).then_some(1)
     }
 
     /// A child ended: SIGCHLD (or its exit signal) to the parent and its

@@ -55,15 +55,19 @@ pub const RLIMIT_NPROC: usize = 6;
 pub const RLIMIT_NOFILE: usize = 7;
 pub const RLIM_NLIMITS: usize = 16;
 
+/// RLIMIT_NPROC's and RLIMIT_SIGPENDING's default: Linux sets both to
+/// threads-max / 2 (1782 on the reference machine).
+pub const DEFAULT_NPROC: u64 = crate::fork::MAX_THREADS as u64 / 2;
+
 pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
     let inf = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
     let mut r = [inf; RLIM_NLIMITS];
     r[RLIMIT_STACK] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY };
     r[RLIMIT_NOFILE] = Rlimit { cur: 1024, max: 4096 };
     r[RLIMIT_CORE] = Rlimit { cur: 0, max: RLIM_INFINITY };
-    r[RLIMIT_NPROC] = Rlimit { cur: 1837, max: 1837 };
+    r[RLIMIT_NPROC] = Rlimit { cur: DEFAULT_NPROC, max: DEFAULT_NPROC };
     r[8] = Rlimit { cur: 8 << 20, max: 8 << 20 }; // RLIMIT_MEMLOCK
-    r[11] = Rlimit { cur: 1837, max: 1837 }; // RLIMIT_SIGPENDING
+    r[11] = Rlimit { cur: DEFAULT_NPROC, max: DEFAULT_NPROC }; // RLIMIT_SIGPENDING
     r[12] = Rlimit { cur: 819200, max: 819200 }; // RLIMIT_MSGQUEUE
     r[13] = Rlimit { cur: 0, max: 0 }; // RLIMIT_NICE
     r[14] = Rlimit { cur: 0, max: 0 }; // RLIMIT_RTPRIO
@@ -155,7 +159,14 @@ pub struct Process {
     pub usage: Usage,
     /// What waited-for children used (RUSAGE_CHILDREN).
     pub children_usage: Usage,
+    /// When the process started (ns since boot): /proc/<pid>/stat.
     pub start_ns: u64,
+    /// PR_SET_CHILD_SUBREAPER: orphaned descendants come to this process
+    /// rather than to init.
+    pub child_subreaper: bool,
+    /// PR_SET_PDEATHSIG: the signal this process gets when its parent ends
+    /// (0: none).
+    pub pdeathsig: u32,
 }
 
 /// Why a thread waits inside a syscall (the server has not replied yet).

@@ -31,6 +31,7 @@ pub enum ProcFile {
     Status(Pid),
     Maps(Pid),
     Environ(Pid),
+    Limits(Pid),
 }
 
 /// Magic link numbers: `/proc/self`, and per process `exe` and `cwd`.
@@ -171,6 +172,7 @@ impl Server {
             (b"status", ProcFile::Status(pid)),
             (b"maps", ProcFile::Maps(pid)),
             (b"environ", ProcFile::Environ(pid)),
+            (b"limits", ProcFile::Limits(pid)),
         ] {
             if let Ok(ino) = self.vfs.create(d, n, 0o444, Owner::ROOT, now) {
                 self.proc_files.insert(ino, f);
@@ -250,13 +252,22 @@ impl Server {
                     let comm = core::str::from_utf8(comm).unwrap_or("?");
                     let rss = self.mms.get(&p.mm).map_or(0, |m| m.pt.len());
                     let state = Self::state_letter(p);
+                    // Times in clock ticks (USER_HZ = 100), as Linux reports them.
+                    let tick = |ns: u64| ns / 10_000_000;
+                    let (u, c) = (self.usage_of(pid), p.children_usage);
                     let _ = writeln!(
                         s,
-                        "{pid} ({comm}) {state} {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 {} 0 0 {} {rss} 18446744073709551615",
+                        "{pid} ({comm}) {state} {} {} {} 0 -1 4194304 {} 0 0 0 {} {} {} {} 20 0 {} 0 {} {} {rss} 18446744073709551615",
                         p.ppid,
                         p.pgid,
                         p.sid,
+                        u.minflt,
+                        tick(u.utime_ns),
+                        tick(u.stime_ns),
+                        tick(c.utime_ns),
+                        tick(c.stime_ns),
                         p.tasks.len().max(1),
+                        tick(p.start_ns),
                         rss * 4096
                     );
                 }
@@ -291,6 +302,11 @@ impl Server {
                     );
                 }
             }
+            ProcFile::Limits(pid) => {
+                if let Some(p) = self.procs.get(&pid) {
+                    Self::write_limits(&mut s, &p.rlimits);
+                }
+            }
             ProcFile::Maps(pid) => {
                 if let Some(mm) = self.procs.get(&pid).and_then(|p| self.mms.get(&p.mm)) {
                     for v in mm.vmas.iter() {
@@ -316,6 +332,35 @@ impl Server {
             }
         }
         s.into_bytes()
+    }
+
+    /// /proc/<pid>/limits, in Linux's layout (fs/proc/base.c).
+    fn write_limits(s: &mut String, r: &[crate::process::Rlimit]) {
+        use core::fmt::Write;
+        const ROWS: [(&str, &str); 16] = [
+            ("Max cpu time", "seconds"),
+            ("Max file size", "bytes"),
+            ("Max data size", "bytes"),
+            ("Max stack size", "bytes"),
+            ("Max core file size", "bytes"),
+            ("Max resident set", "bytes"),
+            ("Max processes", "processes"),
+            ("Max open files", "files"),
+            ("Max locked memory", "bytes"),
+            ("Max address space", "bytes"),
+            ("Max file locks", "locks"),
+            ("Max pending signals", "signals"),
+            ("Max msgqueue size", "bytes"),
+            ("Max nice priority", ""),
+            ("Max realtime priority", ""),
+            ("Max realtime timeout", "us"),
+        ];
+        let _ = writeln!(s, "{:<25} {:<20} {:<20} {:<10}", "Limit", "Soft Limit", "Hard Limit", "Units");
+        let show = |v: u64| if v == crate::process::RLIM_INFINITY { String::from("unlimited") } else { format!("{v}") };
+        for ((name, unit), l) in ROWS.iter().zip(r) {
+            let _ = write!(s, "{name:<25} {:<20} {:<20} ", show(l.cur), show(l.max));
+            let _ = if unit.is_empty() { writeln!(s) } else { writeln!(s, "{unit:<10}") };
+        }
     }
 
     /// The state letter of /proc/<pid>/stat.

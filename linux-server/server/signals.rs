@@ -41,7 +41,7 @@ pub struct Pending {
 }
 
 /// Most queued realtime signals per process (RLIMIT_SIGPENDING's default).
-const MAX_QUEUED: usize = 1837;
+const MAX_QUEUED: usize = crate::process::DEFAULT_NPROC as usize;
 
 impl Pending {
     fn add(&mut self, sig: u32, info: SigInfo) -> bool {

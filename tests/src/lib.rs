@@ -94,12 +94,11 @@ impl<'a> Boot<'a> {
         }
     }
     /// Native Linux with the default root file system and no command: its
-    /// /init (tests/linux-init) starts an interactive /bin/sh on the serial
-    /// console, the console's tty as its controlling terminal. The same
-    /// keystroke scripts drive it, so an interactive test can be checked
-    /// against Linux.
+    /// /init (rootfs/init.c, the same program our system starts) runs an
+    /// interactive /bin/sh on the serial console, the console's tty as its
+    /// controlling terminal. The same keystroke scripts drive it, so an
+    /// interactive test can be checked against Linux.
     pub fn linux() -> Boot<'static> {
-        artifact("linux-init.cpio");
         let mut b = Boot::new("", &["rootfs.cpio"]);
         b.native_linux = true;
         b

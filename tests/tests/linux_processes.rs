@@ -146,7 +146,7 @@ fn ours() -> Boot<'static> {
     Boot::new("", &["pager", "linux-server", "rootfs.cpio"]).timeout(180)
 }
 
-/// Native Linux: linux-init starts the interactive busybox sh (as its child,
+/// Native Linux: /init (rootfs/init.c) starts the interactive busybox sh (as its child,
 /// in the terminal's foreground process group).
 fn linux() -> Boot<'static> {
     Boot::linux().timeout(180)

@@ -320,6 +320,8 @@ impl Server {
         const PR_SET_DUMPABLE: u64 = 4;
         const PR_SET_NAME: u64 = 15;
         const PR_GET_NAME: u64 = 16;
+        const PR_SET_CHILD_SUBREAPER: u64 = 36;
+        const PR_GET_CHILD_SUBREAPER: u64 = 37;
         match option {
             PR_SET_NAME => {
                 // At most 15 bytes and a NUL, like Linux's comm.
@@ -340,8 +342,26 @@ impl Server {
                 self.write_user(pid, arg2, &name)?;
                 Ok(0)
             }
-            PR_SET_PDEATHSIG | PR_SET_DUMPABLE => Ok(0),
-            PR_GET_PDEATHSIG => self.write_u32(pid, arg2, 0).map(|_| 0),
+            PR_SET_PDEATHSIG => {
+                if arg2 > 64 {
+                    return Err(EINVAL);
+                }
+                self.procs.get_mut(&pid).expect("live").pdeathsig = arg2 as u32;
+                Ok(0)
+            }
+            PR_GET_PDEATHSIG => {
+                let sig = self.procs[&pid].pdeathsig;
+                self.write_u32(pid, arg2, sig).map(|_| 0)
+            }
+            PR_SET_CHILD_SUBREAPER => {
+                self.procs.get_mut(&pid).expect("live").child_subreaper = arg2 != 0;
+                Ok(0)
+            }
+            PR_GET_CHILD_SUBREAPER => {
+                let on = self.procs[&pid].child_subreaper as u32;
+                self.write_u32(pid, arg2, on).map(|_| 0)
+            }
+            PR_SET_DUMPABLE if arg2 <= 1 => Ok(0),
             PR_GET_DUMPABLE => Ok(1),
             _ => Err(EINVAL),
         }

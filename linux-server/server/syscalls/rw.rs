@@ -18,6 +18,8 @@ use alloc::vec::Vec;
 use linux_server::linux::errno::*;
 use linux_server::linux::fcntl::*;
 use linux_server::linux::sysno as nr;
+use linux_server::linux::signal::{SIGTTIN, SIGTTOU};
+use linux_server::linux::termios::TOSTOP;
 use linux_server::tty::ReadResult;
 
 /// Most bytes one read or write moves (Linux's MAX_RW_COUNT).
@@ -290,6 +292,9 @@ impl Server {
         iov: &[(u64, u64)],
         call: (u64, [u64; 6], UserRegs),
     ) -> Reply {
+        if let Some(r) = self.console_job_control(tid, pid, &file, SIGTTIN, &call) {
+            return r;
+        }
         match self.read_to(pid, &file, iov, None) {
             Ok(Some(n)) => Reply::Value(n),
             Ok(None) => {
@@ -310,6 +315,12 @@ impl Server {
         iov: &[(u64, u64)],
         call: (u64, [u64; 6], UserRegs),
     ) -> Reply {
+        // Writes from the background stop only with TOSTOP (off by default).
+        if self.console.ldisc.termios.lflag & TOSTOP != 0 {
+            if let Some(r) = self.console_job_control(tid, pid, &file, SIGTTOU, &call) {
+                return r;
+            }
+        }
         let done = self.resumed(tid);
         match self.write_from(tid, pid, &file, Source::User(iov), None, done, false) {
             Ok(Io::Done(n)) => Reply::Value(n),
