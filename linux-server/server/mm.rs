@@ -145,7 +145,13 @@ impl Server {
         if self.past_file_end(&vma, page) {
             use linux_server::signal::info::BUS_ADRERR;
             let info = linux_server::signal::SigInfo::fault(linux_server::linux::signal::SIGBUS, BUS_ADRERR, addr);
-            return self.fault_in_fault(tid, info, 4 | (write as u64) << 1, addr, "access beyond the end of a mapped file");
+            return self.fault_in_fault(
+                tid,
+                info,
+                4 | (write as u64) << 1,
+                addr,
+                "access beyond the end of a mapped file",
+            );
         }
         let frame = match self.user_frame(pid, page, write) {
             Ok(f) => f,

@@ -17,8 +17,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use linux_server::linux::errno::*;
 use linux_server::linux::fcntl::*;
-use linux_server::linux::sysno as nr;
 use linux_server::linux::signal::{SIGTTIN, SIGTTOU};
+use linux_server::linux::sysno as nr;
 use linux_server::linux::termios::TOSTOP;
 use linux_server::tty::ReadResult;
 

@@ -432,8 +432,12 @@ impl Server {
 
     /// Check the CPU-time timers: SIGVTALRM / SIGPROF where one expired.
     pub fn cpu_timers_fired(&mut self) {
-        let armed: alloc::vec::Vec<Pid> =
-            self.procs.values().filter(|p| p.zombie.is_none() && p.itimer_cpu.iter().any(|t| t.is_some())).map(|p| p.pid).collect();
+        let armed: alloc::vec::Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|p| p.zombie.is_none() && p.itimer_cpu.iter().any(|t| t.is_some()))
+            .map(|p| p.pid)
+            .collect();
         for pid in &armed {
             for which in [ITIMER_VIRTUAL, ITIMER_PROF] {
                 let i = (which - ITIMER_VIRTUAL) as usize;
@@ -442,7 +446,8 @@ impl Server {
                 if now < at {
                     continue;
                 }
-                self.procs.get_mut(pid).expect("listed").itimer_cpu[i] = if iv > 0 { Some((now + iv, iv)) } else { None };
+                self.procs.get_mut(pid).expect("listed").itimer_cpu[i] =
+                    if iv > 0 { Some((now + iv, iv)) } else { None };
                 let sig = if which == ITIMER_VIRTUAL { SIGVTALRM } else { SIGPROF };
                 self.send_signal(*pid, None, SigInfo::kernel(sig));
             }
