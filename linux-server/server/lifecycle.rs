@@ -1,6 +1,6 @@
 //! Processes and threads coming and going: the first process, thread exit,
 //! process exit into a zombie, the parent's notification, reaping, and
-//! orphans going to init.
+//! orphans going to the nearest child subreaper or to init.
 //!
 //! A process that ends keeps its `Process` entry as a zombie (its wait
 //! status) until its parent waits for it; everything else — threads, memory,
@@ -195,9 +195,8 @@ impl Server {
         self.close_all(pid);
         let _ = self.vfs.close_ref(cwd);
         self.session_leader_exited(pid);
-        let former_children = self.procs[&pid].children.clone();
         self.reparent_children(pid);
-        self.orphaned_groups_after_exit(pid, &former_children);
+        self.kill_orphaned_pgrp(pid, None);
         if pid == 1 {
             let code = signal::shell_status(status);
             self.console.write(alloc::format!("### exit status {code}\n").as_bytes());
@@ -211,40 +210,48 @@ impl Server {
     /// count). Linux discards terminal stop signals for such groups and wakes
     /// their stopped members when a group becomes orphaned.
     pub fn pgrp_orphaned(&self, pgid: Pid) -> bool {
-        !self.procs.values().filter(|p| p.pgid == pgid && p.zombie.is_none()).any(|p| {
-            self.procs
-                .get(&p.ppid)
-                .is_some_and(|q| q.pid != 1 && q.zombie.is_none() && q.pgid != pgid && q.sid == p.sid)
-        })
+        self.pgrp_orphaned_without(pgid, None)
     }
 
-    /// Process `pid` ended: a process group that it kept from being
-    /// orphaned (its own, or a child's) and that has stopped members gets
-    /// SIGHUP and then SIGCONT (POSIX; Linux's kill_orphaned_pgrp).
-    fn orphaned_groups_after_exit(&mut self, pid: Pid, children: &[Pid]) {
-        let p = &self.procs[&pid];
-        let mut groups = alloc::vec![p.pgid];
-        groups.extend(
-            children
-                .iter()
-                .filter_map(|c| self.procs.get(c))
-                .filter(|c| c.pgid != p.pgid && c.sid == p.sid)
-                .map(|c| c.pgid),
-        );
-        groups.sort_unstable();
-        groups.dedup();
-        for g in groups {
-            let stopped = self.procs.values().any(|q| q.pgid == g && q.zombie.is_none() && q.stopped);
-            if stopped && self.pgrp_orphaned(g) {
-                let members: Vec<Pid> =
-                    self.procs.values().filter(|q| q.pgid == g && q.zombie.is_none()).map(|q| q.pid).collect();
-                for m in &members {
-                    self.send_signal(*m, None, SigInfo::kernel(SIGHUP));
-                }
-                for m in members {
-                    self.send_signal(m, None, SigInfo::kernel(SIGCONT));
-                }
-            }
+    /// [`pgrp_orphaned`](Self::pgrp_orphaned), not counting member `ignored`
+    /// (Linux's will_become_orphaned_pgrp).
+    fn pgrp_orphaned_without(&self, pgid: Pid, ignored: Option<Pid>) -> bool {
+        !self
+            .procs
+            .values()
+            .filter(|p| p.pgid == pgid && p.zombie.is_none() && Some(p.pid) != ignored)
+            .any(|p| p.ppid != 1 && self.procs.get(&p.ppid).is_some_and(|q| q.pgid != pgid && q.sid == p.sid))
+    }
+
+    /// Linux's kill_orphaned_pgrp: SIGHUP then SIGCONT to the group of
+    /// `member` if it just became orphaned and has stopped members (POSIX).
+    /// Called when `member` ends (`reparented_from` = None: its parent may
+    /// have been the group's last link outside), and for each child of an
+    /// ending process, right after the child is reparented (`Some(the ended
+    /// parent)`). The parent checked must be in another group of the same
+    /// session — so a group orphaned all along (a child of init) is told
+    /// only when such a link goes.
+    fn kill_orphaned_pgrp(&mut self, member: Pid, reparented_from: Option<Pid>) {
+        let Some(m) = self.procs.get(&member) else { return };
+        let (pgid, sid) = (m.pgid, m.sid);
+        let (parent, ignored) = match reparented_from {
+            None => (m.ppid, Some(member)),
+            Some(p) => (p, None),
+        };
+        let Some(parent) = self.procs.get(&parent) else { return };
+        if parent.pgid == pgid || parent.sid != sid || !self.pgrp_orphaned_without(pgid, ignored) {
+            return;
+        }
+        if !self.procs.values().any(|q| q.pgid == pgid && q.zombie.is_none() && q.stopped) {
+            return;
+        }
+        let members: Vec<Pid> =
+            self.procs.values().filter(|q| q.pgid == pgid && q.zombie.is_none()).map(|q| q.pid).collect();
+        for m in &members {
+            self.send_signal(*m, None, SigInfo::kernel(SIGHUP));
+        }
+        for m in members {
+            self.send_signal(m, None, SigInfo::kernel(SIGCONT));
         }
     }
 
@@ -276,6 +283,7 @@ impl Server {
             if !zombie && pdeathsig != 0 {
                 self.send_signal(c, None, SigInfo::kernel(pdeathsig));
             }
+            self.kill_orphaned_pgrp(c, Some(pid));
         }
     }
 

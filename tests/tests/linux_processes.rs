@@ -1,9 +1,9 @@
 //! Processes on the linux-server — fork, exec, wait, signals, threads, pipes
 //! between processes, job control — compared with native Linux.
 //!
-//! - One test per process program of tests/linux (t_fork, t_exec, t_wait,
-//!   t_pipeproc, t_signal, t_pthread, t_forkbomb): output and exit status
-//!   must equal native Linux's (each program also judges itself and exits 0).
+//! - The process programs of tests/linux (t_fork, t_exec, t_wait,
+//!   t_pipeproc, t_signal, t_pthread, t_forkbomb, t_killstorm) run with all
+//!   the others in `linux_server::test_programs_match_native_linux`.
 //! - busybox `sh -c` scripts exercising what shells do with processes:
 //!   pipelines, command substitution, subshells, background jobs, traps,
 //!   xargs, find -exec, here-documents, redirections, exit statuses of
@@ -32,48 +32,6 @@ fn tests_dir() -> PathBuf {
 
 fn compare(cmds: &[Vec<&str>]) {
     compare_with_linux(cmds, &[(fixtures(), "/fixtures"), (tests_dir(), "/tests")]);
-}
-
-fn program(name: &str) {
-    let path = format!("/tests/{name}");
-    compare(&[vec![path.as_str()]]);
-}
-
-// ---- the C programs ----
-
-#[test]
-fn t_fork_matches_native_linux() {
-    program("t_fork");
-}
-
-#[test]
-fn t_exec_matches_native_linux() {
-    program("t_exec");
-}
-
-#[test]
-fn t_wait_matches_native_linux() {
-    program("t_wait");
-}
-
-#[test]
-fn t_pipeproc_matches_native_linux() {
-    program("t_pipeproc");
-}
-
-#[test]
-fn t_signal_matches_native_linux() {
-    program("t_signal");
-}
-
-#[test]
-fn t_pthread_matches_native_linux() {
-    program("t_pthread");
-}
-
-#[test]
-fn t_forkbomb_matches_native_linux() {
-    program("t_forkbomb");
 }
 
 // ---- busybox sh scripts ----
