@@ -126,7 +126,13 @@ impl Server {
     /// A descriptor is gone: if it was the last reference to its
     /// description, the description is closed.
     pub fn drop_fd(&mut self, fd: Fd) {
-        if let Ok(cell) = Rc::try_unwrap(fd.file) {
+        self.drop_file(fd.file);
+    }
+
+    /// A reference to an open file description is gone: the last one
+    /// closes it.
+    pub fn drop_file(&mut self, file: FileRef) {
+        if let Ok(cell) = Rc::try_unwrap(file) {
             let f = cell.into_inner();
             if let Some(i) = f.ino {
                 let _ = self.vfs.close_ref(i);

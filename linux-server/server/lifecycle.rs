@@ -146,6 +146,9 @@ impl Server {
                 self.futex_forget(tid, key);
             }
         }
+        if let Some(f) = t.fifo_open {
+            self.drop_file(f);
+        }
         // Other wait lists may keep the TID (pipes): waking a thread that is
         // gone does nothing.
         self.console.readers.retain(|&r| r != tid);

@@ -123,6 +123,7 @@ fn main() {
         pollers: Vec::new(),
         pipe_pages: 0,
         next_pipe_ino: 1,
+        fifos: Default::default(),
         enosys_logged: Default::default(),
         hostname: b"(none)".to_vec(),
         quiet: kip.cmdline_flag("quiet"),

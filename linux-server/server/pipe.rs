@@ -34,6 +34,13 @@ pub struct Pipe {
     pub waiters: Vec<Tid>,
     pub ino: u64,
     pub created: Timespec,
+    /// For a FIFO: its inode (the pipe lives while an end is open), and how
+    /// many times it was opened for reading and for writing — a blocked
+    /// open waits for the other counter to move (Linux's r_counter and
+    /// w_counter), so a partner that came and went still releases it.
+    pub fifo: Option<linux_server::vfs::Ino>,
+    pub r_counter: u32,
+    pub w_counter: u32,
 }
 
 pub type PipeRef = Rc<RefCell<Pipe>>;
@@ -71,17 +78,32 @@ fn is_write_end(flags: u32) -> bool {
 impl Server {
     /// A new pipe: its read end and its write end.
     pub fn new_pipe(&mut self, nonblock: bool, packet: bool) -> (FileRef, FileRef) {
-        let pipe = Rc::new(RefCell::new(Pipe {
-            buf: PipeBuffer::new(packet),
-            waiters: Vec::new(),
-            ino: self.next_pipe_ino,
-            created: crate::files::timespec(self.clock.realtime_ns()),
-        }));
-        self.next_pipe_ino += 1;
+        let pipe = self.make_pipe(packet, None);
         let nb = if nonblock { O_NONBLOCK } else { 0 };
         let r = self.new_file(FileKind::Pipe(pipe.clone()), None, O_RDONLY | nb);
         let w = self.new_file(FileKind::Pipe(pipe), None, O_WRONLY | nb);
         (r, w)
+    }
+
+    /// The pipe object: with one reader and one writer counted for a pipe,
+    /// none for FIFO `fifo` (its opens count them).
+    fn make_pipe(&mut self, packet: bool, fifo: Option<linux_server::vfs::Ino>) -> PipeRef {
+        let mut buf = PipeBuffer::new(packet);
+        if fifo.is_some() {
+            buf.readers = 0;
+            buf.writers = 0;
+        }
+        let pipe = Rc::new(RefCell::new(Pipe {
+            buf,
+            waiters: Vec::new(),
+            ino: self.next_pipe_ino,
+            created: crate::files::timespec(self.clock.realtime_ns()),
+            fifo,
+            r_counter: 0,
+            w_counter: 0,
+        }));
+        self.next_pipe_ino += 1;
+        pipe
     }
 
     /// Something about `pipe` changed: wake its waiters and the pollers.
@@ -101,21 +123,79 @@ impl Server {
         }
     }
 
-    /// The last description of one end was closed.
+    /// The last description of one end was closed (a FIFO opened O_RDWR:
+    /// of both ends).
     pub fn pipe_end_closed(&mut self, pipe: &PipeRef, flags: u32) {
-        {
+        let gone_fifo = {
             let mut p = pipe.borrow_mut();
-            if is_write_end(flags) {
+            if flags & O_ACCMODE != O_RDONLY {
                 p.buf.writers -= 1;
-            } else {
+            }
+            if !is_write_end(flags) {
                 p.buf.readers -= 1;
                 if p.buf.readers == 0 {
                     // Nobody can read what is left: free it now.
                     self.pipe_pages -= p.buf.clear();
                 }
             }
+            p.fifo.filter(|_| p.buf.readers == 0 && p.buf.writers == 0)
+        };
+        if let Some(ino) = gone_fifo {
+            self.fifos.remove(&ino);
         }
         self.pipe_changed(pipe);
+    }
+
+    /// Open FIFO `ino` with `flags`: a new description of its pipe (made
+    /// when the first end opens), counted as a reader, a writer or (O_RDWR)
+    /// both. Returns it and whether the open must wait for the other end:
+    /// `Some(counter)` holds the partner counter to wait on. O_NONBLOCK
+    /// never waits; a non-blocking writer without readers gets ENXIO.
+    pub fn fifo_open(&mut self, ino: linux_server::vfs::Ino, flags: u32) -> SysResult<(FileRef, Option<u32>)> {
+        let acc = flags & O_ACCMODE;
+        let nonblock = flags & O_NONBLOCK != 0;
+        let existing = self.fifos.get(&ino).cloned();
+        if acc == O_WRONLY && nonblock && existing.as_ref().is_none_or(|p| p.borrow().buf.readers == 0) {
+            return Err(ENXIO);
+        }
+        let pipe = match existing {
+            Some(p) => p,
+            None => {
+                let pipe = self.make_pipe(false, Some(ino));
+                self.fifos.insert(ino, pipe.clone());
+                pipe
+            }
+        };
+        let wait = {
+            let mut p = pipe.borrow_mut();
+            if acc != O_WRONLY {
+                p.buf.readers += 1;
+                p.r_counter = p.r_counter.wrapping_add(1);
+            }
+            if acc != O_RDONLY {
+                p.buf.writers += 1;
+                p.w_counter = p.w_counter.wrapping_add(1);
+            }
+            match acc {
+                O_RDONLY if !nonblock && p.buf.writers == 0 => Some(p.w_counter),
+                O_WRONLY if p.buf.readers == 0 => Some(p.r_counter),
+                _ => None,
+            }
+        };
+        // Openers waiting for this end may go on.
+        self.pipe_changed(&pipe);
+        let file = self.new_file(FileKind::Pipe(pipe), Some(ino), flags);
+        Ok((file, wait))
+    }
+
+    /// Whether the other end of the FIFO behind `file` was opened since its
+    /// partner counter read `seen`.
+    pub fn fifo_partner_came(file: &FileRef, seen: u32) -> bool {
+        let f = file.borrow();
+        let FileKind::Pipe(p) = &f.kind else { return true };
+        let p = p.borrow();
+        let now = if f.flags & O_ACCMODE == O_RDONLY { p.w_counter } else { p.r_counter };
+        now != seen
     }
 
     /// What a read of up to `max` bytes would return now (`None`: wait);

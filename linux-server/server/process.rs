@@ -195,6 +195,9 @@ pub enum Wait {
     /// Stopped by a signal (job control): resumed by SIGCONT with the
     /// parked registers.
     Stopped,
+    /// Opening a FIFO: retried until the other end has been opened (the
+    /// partner counter differs from `seen`).
+    FifoOpen { seen: u32 },
 }
 
 impl Wait {
@@ -246,6 +249,9 @@ pub struct Task {
     pub fs_base: u64,
     /// The thread's name (prctl PR_SET_NAME; the program's name after exec).
     pub comm: [u8; 16],
+    /// A FIFO open waiting for the other end (Wait::FifoOpen): the open file
+    /// description, already counted as a reader or writer.
+    pub fifo_open: Option<crate::files::FileRef>,
 }
 
 impl Task {
@@ -266,6 +272,7 @@ impl Task {
             held: None,
             fs_base: 0,
             comm: [0; 16],
+            fifo_open: None,
         }
     }
 }

@@ -77,6 +77,8 @@ pub struct Server {
     pub pipe_pages: usize,
     /// Inode numbers for pipes (fstat's st_ino).
     pub next_pipe_ino: u64,
+    /// The pipes of FIFOs with an end open, by inode.
+    pub fifos: HashMap<linux_server::vfs::Ino, crate::pipe::PipeRef>,
     /// Syscall numbers already reported as unimplemented.
     pub enosys_logged: BTreeSet<u64>,
     pub hostname: Vec<u8>,
@@ -270,7 +272,7 @@ impl Server {
     fn retry(&mut self, tid: Tid) {
         let Some(task) = self.tasks.get_mut(&tid) else { return };
         match task.pending.map(|p| p.wait) {
-            Some(Wait::Io { .. } | Wait::Poll { .. } | Wait::Child | Wait::SigWait { .. }) => {}
+            Some(Wait::Io { .. } | Wait::Poll { .. } | Wait::Child | Wait::SigWait { .. } | Wait::FifoOpen { .. }) => {}
             _ => return,
         }
         let p = task.pending.take().expect("checked above");

@@ -558,6 +558,10 @@ impl Server {
         if let Wait::Futex { key, .. } = *w {
             self.futex_forget(tid, key);
         }
+        // An interrupted FIFO open counts as a reader or writer no more.
+        if let Some(f) = self.tasks.get_mut(&tid).and_then(|t| t.fifo_open.take()) {
+            self.drop_file(f);
+        }
         self.console.readers.retain(|&r| r != tid);
         self.pollers.retain(|&r| r != tid);
     }

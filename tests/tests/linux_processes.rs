@@ -80,6 +80,9 @@ const SCRIPTS: &[&str] = &[
     "exec 3>/tmp/three; echo to-three >&3; exec 3>&-; cat /tmp/three; exec 4</fixtures/words.txt; read l <&4; \
      read l2 <&4; echo \"first: $l / $l2\"; exec 4<&-; (exec >/tmp/o2; echo redirected); cat /tmp/o2; \
      exec 2>&1; ls /nonexistent-dir; echo \"ls: $?\"",
+    // A FIFO between a background writer and a reader.
+    "mkfifo /tmp/fifo; (seq 1 3; echo through-fifo) > /tmp/fifo & cat /tmp/fifo; wait; \
+     exec 5<>/tmp/fifo; echo rw >&5; read x <&5; echo \"got $x\"; exec 5<&-; rm /tmp/fifo; ls /tmp/fifo 2>&1",
     // Job specs without job control.
     "sleep 10 & jobs; kill %1; wait; echo \"wait: $?\"; jobs; echo end",
     // Exit statuses: killed children, pipelines, pipefail, SIGPIPE in a pipeline.

@@ -3,8 +3,8 @@
 //! namespace rules are the VFS's; this file adds descriptors, `*at`
 //! directory descriptors, umask, and the device and /proc files.
 
-use crate::files::{timespec, Fd, FileKind};
-use crate::process::{Pid, RLIMIT_NOFILE};
+use crate::files::{timespec, Fd, FileKind, FileRef};
+use crate::process::{Pid, Tid, Wait, RLIMIT_NOFILE};
 use crate::procfs::Magic;
 use crate::server::Server;
 use alloc::rc::Rc;
@@ -89,11 +89,23 @@ impl Server {
             Kind::Directory => FileKind::Directory,
             Kind::CharDevice(maj, min) => device(maj, min)?,
             Kind::Symlink | Kind::MagicLink(_) => return Err(ELOOP),
-            Kind::BlockDevice(..) | Kind::Fifo | Kind::Socket => return Err(ENXIO),
+            Kind::Fifo => unreachable!("FIFOs are opened by fifo_open"),
+            Kind::BlockDevice(..) | Kind::Socket => return Err(ENXIO),
         })
     }
 
-    pub(super) fn sys_openat(&mut self, pid: Pid, dirfd: u64, pathp: u64, flags: u64, mode: u64) -> SysResult<u64> {
+    /// open, openat, creat. Opening a FIFO may have to wait for the other
+    /// end: the description is made (and counted) at once and kept in the
+    /// task while the call is parked; each retry finds it there.
+    pub(super) fn sys_openat(
+        &mut self,
+        tid: Tid,
+        pid: Pid,
+        dirfd: u64,
+        pathp: u64,
+        flags: u64,
+        mode: u64,
+    ) -> SysResult<Opened> {
         let flags = flags as u32;
         let path = self.read_path(pid, pathp)?;
         let start = self.at_dir(pid, dirfd, &path)?;
@@ -149,6 +161,9 @@ impl Server {
                 return Err(ETXTBSY);
             }
         }
+        if kind_of == Kind::Fifo && flags & O_PATH == 0 {
+            return self.open_fifo(tid, pid, ino, flags);
+        }
         let kind = self.open_kind(ino, flags)?;
         if matches!(kind, FileKind::Console) {
             match kind_of {
@@ -172,9 +187,12 @@ impl Server {
             self.vfs.truncate(ino, 0, now)?;
             self.cache_refresh(ino, 0, u64::MAX);
         }
-        let status =
-            flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_DIRECT | O_NOATIME | O_PATH | O_SYNC | 0o20000);
-        let file = self.new_file(kind, Some(ino), status);
+        let file = self.new_file(kind, Some(ino), open_status(flags));
+        self.install_opened(pid, file, flags).map(Opened::Fd)
+    }
+
+    /// A new descriptor for the opened description `file`.
+    fn install_opened(&mut self, pid: Pid, file: FileRef, flags: u32) -> SysResult<u64> {
         let limit = self.procs[&pid].rlimits[RLIMIT_NOFILE].cur.min(crate::files::MAX_FDS as u64) as usize;
         let fd = Fd { file, cloexec: flags & O_CLOEXEC != 0 };
         match self.procs.get_mut(&pid).expect("live").fds.alloc_from(0, limit, fd.clone()) {
@@ -186,11 +204,39 @@ impl Server {
         }
     }
 
-    /// The stat of an open file (console descriptors have no inode of their own).
+    /// Open FIFO `ino`: as Linux's fifo_open, a reader waits (unless
+    /// O_NONBLOCK) until a writer has opened it, a writer until a reader
+    /// has (without one, O_NONBLOCK gives ENXIO), O_RDWR never waits. A
+    /// retry of a parked open finds its description in the task.
+    fn open_fifo(&mut self, tid: Tid, pid: Pid, ino: Ino, flags: u32) -> SysResult<Opened> {
+        let waiting = self.tasks.get_mut(&tid).and_then(|t| t.fifo_open.take());
+        let (file, seen) = match (waiting, self.tasks.get(&tid).and_then(|t| t.retry_wait)) {
+            (Some(file), Some(Wait::FifoOpen { seen })) if file.borrow().ino == Some(ino) => (file, Some(seen)),
+            (stale, _) => {
+                if let Some(f) = stale {
+                    self.drop_file(f);
+                }
+                self.fifo_open(ino, open_status(flags))?
+            }
+        };
+        match seen {
+            Some(seen) if !Server::fifo_partner_came(&file, seen) => {
+                if let FileKind::Pipe(p) = &file.borrow().kind {
+                    self.pipe_wait(p, tid);
+                }
+                self.tasks.get_mut(&tid).expect("live").fifo_open = Some(file);
+                Ok(Opened::Waiting(seen))
+            }
+            _ => self.install_opened(pid, file, flags).map(Opened::Fd),
+        }
+    }
+
+    /// The stat of an open file (console descriptors have no inode of their
+    /// own; a FIFO's is its inode's).
     fn fd_stat(&self, pid: Pid, fd: u64) -> SysResult<stat::Stat> {
         let f = self.procs[&pid].fds.file(fd)?;
         let f = f.borrow();
-        if let FileKind::Pipe(p) = &f.kind {
+        if let (FileKind::Pipe(p), None) = (&f.kind, f.ino) {
             return Ok(Server::pipe_stat(p));
         }
         match f.ino {
@@ -626,4 +672,16 @@ impl Server {
             _ => Err(ENODEV),
         }
     }
+}
+
+/// What an open came to.
+pub enum Opened {
+    Fd(u64),
+    /// A FIFO end waits for its partner: the partner counter it saw.
+    Waiting(u32),
+}
+
+/// The file status flags an open keeps.
+fn open_status(flags: u32) -> u32 {
+    flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_DIRECT | O_NOATIME | O_PATH | O_SYNC | 0o20000)
 }

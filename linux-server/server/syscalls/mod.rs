@@ -45,9 +45,21 @@ impl Server {
         let n = n as u64;
         let r: SysResult<u64> = match n {
             // files and directories (fs.rs)
-            nr::OPEN => self.sys_openat(pid, AT_FDCWD, a[0], a[1], a[2]),
-            nr::OPENAT => self.sys_openat(pid, a[0], a[1], a[2], a[3]),
-            nr::CREAT => self.sys_openat(pid, AT_FDCWD, a[0], 0o1101, a[1]),
+            nr::OPEN | nr::OPENAT | nr::CREAT => {
+                let (dirfd, path, flags, mode) = match n {
+                    nr::OPEN => (AT_FDCWD, a[0], a[1], a[2]),
+                    nr::OPENAT => (a[0], a[1], a[2], a[3]),
+                    _ => (AT_FDCWD, a[0], 0o1101, a[1]),
+                };
+                match self.sys_openat(tid, pid, dirfd, path, flags, mode) {
+                    Ok(fs::Opened::Fd(fd)) => Ok(fd),
+                    // A FIFO end waiting for its partner (fs.rs).
+                    Ok(fs::Opened::Waiting(seen)) => {
+                        return self.park(tid, n, a, regs, crate::process::Wait::FifoOpen { seen })
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             nr::CLOSE => self.sys_close(pid, a[0]),
             nr::LSEEK => self.sys_lseek(pid, a[0], a[1], a[2]),
             nr::STAT => self.sys_fstatat(pid, AT_FDCWD, a[0], a[1], 0),
