@@ -32,6 +32,8 @@ pub enum ProcFile {
     Maps(Pid),
     Environ(Pid),
     Limits(Pid),
+    /// /proc/l4/counters: the microkernel's event counters.
+    KernelCounters,
 }
 
 /// Magic link numbers: `/proc/self`, and per process `exe` and `cwd`.
@@ -140,6 +142,13 @@ impl Server {
                     self.proc_files.insert(ino, pf);
                 }
             }
+            // Not in Linux: the kernel's counters, so that benchmarks can
+            // report address-space switches per operation.
+            if let Some(l4) = dir(&mut self.vfs, proc_, b"l4", 0o555) {
+                if let Ok(ino) = self.vfs.create(l4, b"counters", 0o444, Owner::ROOT, now) {
+                    self.proc_files.insert(ino, ProcFile::KernelCounters);
+                }
+            }
         }
         if let Ok(h) = self.vfs.lookup(root, b"/etc/hostname", true, &linux_server::vfs::NoMagic) {
             if let Ok(data) = self.vfs.data(h) {
@@ -239,7 +248,8 @@ impl Server {
                 let ticks = self.clock.now_ns() / 10_000_000;
                 let _ = write!(
                     s,
-                    "cpu  {ticks} 0 0 0 0 0 0 0 0 0\ncpu0 {ticks} 0 0 0 0 0 0 0 0 0\nbtime {}\nprocesses {}\n",
+                    "cpu  {ticks} 0 0 0 0 0 0 0 0 0\ncpu0 {ticks} 0 0 0 0 0 0 0 0 0\nctxt {}\nbtime {}\nprocesses {}\n",
+                    rt::sys::counters().thread_switches,
                     rt::kip::kip().boot_epoch_secs,
                     self.next_pid - 1
                 );
@@ -300,6 +310,12 @@ impl Server {
                         p.tasks.len(),
                         p.tasks.first().and_then(|t| self.tasks.get(t)).map_or(0, |t| t.sigmask),
                     );
+                }
+            }
+            ProcFile::KernelCounters => {
+                let c = rt::sys::counters().as_words();
+                for (name, v) in abi::counters::COUNTER_NAMES.iter().zip(c) {
+                    let _ = writeln!(s, "{name} {v}");
                 }
             }
             ProcFile::Limits(pid) => {

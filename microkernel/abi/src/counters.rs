@@ -34,6 +34,29 @@ pub struct Counters {
 
 pub const COUNTER_WORDS: usize = core::mem::size_of::<Counters>() / 8;
 
+/// The counters' names, in the order of [`Counters::as_words`] (for
+/// reports such as the linux-server's /proc/l4/counters).
+pub const COUNTER_NAMES: [&str; COUNTER_WORDS] = [
+    "kernel_entries",
+    "syscalls",
+    "exceptions",
+    "interrupts",
+    "page_faults",
+    "ipc_fast",
+    "ipc_slow",
+    "exception_ipcs",
+    "linux_syscalls",
+    "thread_switches",
+    "cr3_loads",
+    "tlb_page_flushes",
+    "tlb_full_flushes",
+    "pkru_writes",
+    "cr3_on_syscall",
+    "cr3_on_exception",
+    "cr3_on_interrupt",
+    "timer_ticks",
+];
+
 impl Counters {
     pub fn as_words(&self) -> [u64; COUNTER_WORDS] {
         let c = self;
