@@ -1,0 +1,403 @@
+//! bench_report: turns the raw outputs of one `scripts/bench` run into the
+//! report — a Markdown file with, per QEMU mode, the lmbench-style table
+//! (native Linux, ours, ratio, switches per operation), the paper's pipe
+//! table (Table 4 layout) and the goals; and an SVG chart of the slowdowns
+//! (the paper's lmbench figure).
+//!
+//!   bench_report RAW_DIR OUT.md OUT.svg
+//!
+//! RAW_DIR holds `meta` (`key: value` lines: date, qemu, host_cpu, modes,
+//! and `skipped_<mode>: reason`) and, per mode, `<mode>-ours.txt`,
+//! `<mode>-linux.txt` (consoles of /bench/run-all: `@bench ROW VALUE UNIT
+//! ops=N reps=R ctxt=C cr3=X` lines) and `<mode>-kernel.txt` (the kernel
+//! benchmarks: `bench: NAME ops=N cycles=C ns=T cr3=R mbps=M`). Every
+//! number in the report is parsed from these files; a row that is missing
+//! on one system says so instead of a number.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The lmbench-style rows, in report order: (row, label, higher is better).
+const ROWS: &[(&str, &str, bool)] = &[
+    ("null_syscall", "null syscall (getppid)", false),
+    ("read_dev_zero", "read 1 byte /dev/zero", false),
+    ("write_dev_null", "write 1 byte /dev/null", false),
+    ("stat", "stat", false),
+    ("open_close", "open + close", false),
+    ("pipe_latency", "pipe latency (round trip)", false),
+    ("pipe_bandwidth", "pipe bandwidth (64 KiB)", true),
+    ("ctx_switch_2", "context switch, 2 processes", false),
+    ("ctx_switch_8", "context switch, 8 processes", false),
+    ("fork_exit", "fork + exit", false),
+    ("fork_exec", "fork + execve", false),
+    ("fork_sh", "fork + sh -c", false),
+    ("sig_install", "signal handler install", false),
+    ("sig_catch", "signal catch", false),
+    ("page_fault_file", "page fault (mapped file)", false),
+    ("mmap_munmap_1m", "mmap + munmap 1 MiB", false),
+    ("brk_grow", "brk growth (4 KiB)", false),
+];
+
+/// Goals of the benchmarks issue (icount mode): (row, most ours/Linux
+/// slowdown allowed).
+const GOALS: &[(&str, f64)] = &[
+    ("null_syscall", 2.0),
+    ("pipe_latency", 1.0),
+    ("pipe_bandwidth", 1.0),
+    ("ctx_switch_2", 1.2),
+    ("fork_exit", 1.5),
+    ("fork_exec", 1.5),
+    ("page_fault_file", 1.5),
+    ("sig_catch", 1.5),
+];
+
+#[derive(Clone, Debug)]
+struct Row {
+    value: f64,
+    unit: String,
+    ctxt: Option<f64>,
+    cr3: Option<f64>,
+}
+
+/// `@bench` lines of a console, and the programs that failed.
+fn parse_suite(text: &str) -> (BTreeMap<String, Row>, Vec<String>, bool) {
+    let mut rows = BTreeMap::new();
+    let mut failed = Vec::new();
+    let complete = text.contains("@bench-suite end");
+    for line in text.lines() {
+        let mut w = line.split_whitespace();
+        match w.next() {
+            Some("@bench") => {
+                let (Some(name), Some(value), Some(unit)) = (w.next(), w.next(), w.next()) else { continue };
+                let Ok(value) = value.parse::<f64>() else { continue };
+                let mut row = Row { value, unit: unit.to_string(), ctxt: None, cr3: None };
+                for kv in w {
+                    if let Some(v) = kv.strip_prefix("ctxt=") {
+                        row.ctxt = v.parse().ok();
+                    } else if let Some(v) = kv.strip_prefix("cr3=") {
+                        row.cr3 = v.parse().ok();
+                    }
+                }
+                rows.insert(name.to_string(), row);
+            }
+            Some("@bench-failed") => failed.push(line.trim_start_matches("@bench-failed").trim().to_string()),
+            _ => {}
+        }
+    }
+    (rows, failed, complete)
+}
+
+/// `bench:` lines of the kernel benchmarks: name -> (ns per op, MB/s, CR3 loads per op).
+fn parse_kernel(text: &str) -> BTreeMap<String, (f64, f64, f64)> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("bench: ") else { continue };
+        let mut w = rest.split_whitespace();
+        let Some(name) = w.next() else { continue };
+        let (mut ns, mut mbps, mut cr3) = (None, 0.0, 0.0);
+        for kv in w {
+            if let Some((k, v)) = kv.split_once('=') {
+                match k {
+                    "ns" => ns = v.parse().ok(),
+                    "mbps" => mbps = v.parse().unwrap_or(0.0),
+                    "cr3" => cr3 = v.parse().unwrap_or(0.0),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(ns) = ns {
+            out.insert(name.to_string(), (ns, mbps, cr3));
+        }
+    }
+    out
+}
+
+/// Slowdown of ours against Linux (>1: ours is slower).
+fn slowdown(linux: &Row, ours: &Row, higher_better: bool) -> Option<f64> {
+    if linux.value <= 0.0 || ours.value <= 0.0 {
+        return None;
+    }
+    Some(if higher_better { linux.value / ours.value } else { ours.value / linux.value })
+}
+
+fn fmt_value(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("–".to_string(), |v| format!("{v:.2}"))
+}
+
+struct Mode {
+    name: String,
+    linux: BTreeMap<String, Row>,
+    ours: BTreeMap<String, Row>,
+    kernel: BTreeMap<String, (f64, f64, f64)>,
+    notes: Vec<String>,
+}
+
+fn mode_title(m: &str) -> &str {
+    match m {
+        "tcg" => "plain TCG (host time)",
+        "icount" => "-icount shift=0,sleep=off (time = guest instructions)",
+        "kvm" => "KVM",
+        other => other,
+    }
+}
+
+fn table(out: &mut String, m: &Mode) {
+    let _ = writeln!(out, "| test | native Linux | ours (trap) | ratio | ours (shim) | ctxt/op Linux | ctxt/op ours | CR3 loads/op ours |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (row, label, higher) in ROWS {
+        let l = m.linux.get(*row);
+        let o = m.ours.get(*row);
+        let unit = l.or(o).map_or("", |r| r.unit.as_str());
+        let show = |r: Option<&Row>| r.map_or("failed".to_string(), |r| fmt_value(r.value));
+        let ratio = match (l, o) {
+            (Some(l), Some(o)) => slowdown(l, o, *higher).map_or("–".into(), |s| format!("{s:.2}×")),
+            _ => "–".into(),
+        };
+        let _ = writeln!(
+            out,
+            "| {label} [{}] | {} {unit} | {} {unit} | {ratio} | not yet | {} | {} | {} |",
+            if *higher { "bw⁻¹" } else { "lat" },
+            show(l),
+            show(o),
+            opt(l.and_then(|r| r.ctxt)),
+            opt(o.and_then(|r| r.ctxt)),
+            opt(o.and_then(|r| r.cr3)),
+        );
+    }
+}
+
+fn pipe_table(out: &mut String, m: &Mode) {
+    let k = |name: &str| m.kernel.get(name).copied();
+    let us = |ns: f64| format!("{:.1} µs", ns / 1000.0);
+    let lat = |r: Option<&Row>| r.map_or("failed".to_string(), |r| format!("{} µs", fmt_value(r.value)));
+    let bw = |r: Option<&Row>| r.map_or("failed".to_string(), |r| format!("{} MB/s", fmt_value(r.value)));
+    let _ = writeln!(out, "| system | latency | bandwidth |");
+    let _ = writeln!(out, "|---|---:|---:|");
+    let _ = writeln!(out, "| (1) Linux pipe | {} | {} |", lat(m.linux.get("pipe_latency")), bw(m.linux.get("pipe_bandwidth")));
+    let _ = writeln!(out, "| (1a) our pipe, libc shim | not yet | not yet |");
+    let _ = writeln!(
+        out,
+        "| (1b) our pipe, trapped syscalls | {} | {} |",
+        lat(m.ours.get("pipe_latency")),
+        bw(m.ours.get("pipe_bandwidth"))
+    );
+    let kb = |name: &str| k(name).map_or("failed".to_string(), |v| format!("{:.0} MB/s", v.1));
+    let kl = |name: &str| k(name).map_or("failed".to_string(), |v| us(v.0));
+    let _ = writeln!(out, "| (2) raw IPC pipe (\"L4 pipe\") | {} | {} |", kl("l4_pipe_latency"), kb("l4_pipe_bandwidth_64k"));
+    let _ = writeln!(
+        out,
+        "| (3) synchronous IPC RPC | {} | {} |",
+        kl("ipc_fastpath_inter_space"),
+        kb("string_rpc_64k")
+    );
+    let _ = writeln!(out, "| (4) synchronous mapping RPC | {} | {} |", kl("map_rpc_4k"), kb("map_rpc_2048k"));
+    let _ = writeln!(
+        out,
+        "\nLatencies are round trips (1 byte each way). (2) sends string items the kernel copies; (3) is a register-only \
+         call/reply, its bandwidth a 64 KiB string item per call; (4) maps 4 KiB (latency) or 2 MiB (bandwidth) per call."
+    );
+}
+
+fn goals(out: &mut String, m: &Mode) {
+    let _ = writeln!(out, "| goal | ratio | met |");
+    let _ = writeln!(out, "|---|---:|---|");
+    for (row, max) in GOALS {
+        let higher = ROWS.iter().find(|r| r.0 == *row).is_some_and(|r| r.2);
+        let s = match (m.linux.get(*row), m.ours.get(*row)) {
+            (Some(l), Some(o)) => slowdown(l, o, higher),
+            _ => None,
+        };
+        let (ratio, met) = match s {
+            Some(s) => (format!("{s:.2}×"), if s <= *max { "yes" } else { "no" }),
+            None => ("–".into(), "no result"),
+        };
+        let _ = writeln!(out, "| {row} ≤ {max}× | {ratio} | {met} |");
+    }
+    let map = m.kernel.get("map_rpc_2048k").map(|v| v.1);
+    let pipe = m.ours.get("pipe_bandwidth").map(|r| r.value);
+    if let (Some(map), Some(pipe)) = (map, pipe) {
+        let x = map / pipe.max(1e-9);
+        let _ = writeln!(out, "| mapping RPC bandwidth ≥ 50× our pipe bandwidth | {x:.0}× | {} |", if x >= 50.0 { "yes" } else { "no" });
+    }
+}
+
+/// The slowdown chart: one group of bars per test, one bar per mode.
+fn svg(modes: &[Mode]) -> String {
+    let colors = ["#4477aa", "#ee6677", "#228833"];
+    let (left, bar, gap, width) = (230.0, 9.0, 8.0, 420.0);
+    let per_group = bar * modes.len() as f64 + gap;
+    let height = 60.0 + per_group * ROWS.len() as f64 + 30.0;
+    let max = modes
+        .iter()
+        .flat_map(|m| {
+            ROWS.iter().filter_map(move |(r, _, h)| match (m.linux.get(*r), m.ours.get(*r)) {
+                (Some(l), Some(o)) => slowdown(l, o, *h),
+                _ => None,
+            })
+        })
+        .fold(2.0f64, f64::max)
+        .ceil();
+    let x = |v: f64| left + v / max * width;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">",
+        left + width + 40.0
+    );
+    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
+    let _ = writeln!(
+        s,
+        "<text x=\"10\" y=\"18\" font-size=\"13\">Slowdown of our system against native Linux (same QEMU; shorter is better)</text>"
+    );
+    for (i, m) in modes.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "<rect x=\"{}\" y=\"28\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"37\">{}</text>",
+            10.0 + i as f64 * 150.0,
+            colors[i % 3],
+            24.0 + i as f64 * 150.0,
+            m.name
+        );
+    }
+    let top = 50.0;
+    for (gi, (row, label, higher)) in ROWS.iter().enumerate() {
+        let y0 = top + gi as f64 * per_group;
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{label} [{}]</text>",
+            left - 6.0,
+            y0 + per_group / 2.0,
+            if *higher { "bw⁻¹" } else { "lat" }
+        );
+        for (i, m) in modes.iter().enumerate() {
+            let y = y0 + i as f64 * bar;
+            match (m.linux.get(*row), m.ours.get(*row)) {
+                (Some(l), Some(o)) => {
+                    if let Some(v) = slowdown(l, o, *higher) {
+                        let _ = writeln!(
+                            s,
+                            "<rect x=\"{left}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"9\">{v:.2}</text>",
+                            x(v) - left,
+                            bar - 1.0,
+                            colors[i % 3],
+                            x(v) + 3.0,
+                            y + bar - 2.0
+                        );
+                    }
+                }
+                _ => {
+                    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" font-size=\"9\">failed</text>", left + 3.0, y + bar - 2.0);
+                }
+            }
+        }
+    }
+    let bottom = top + per_group * ROWS.len() as f64;
+    let mut t = 0.0;
+    while t <= max {
+        let _ = writeln!(
+            s,
+            "<line x1=\"{0:.1}\" y1=\"{top}\" x2=\"{0:.1}\" y2=\"{bottom}\" stroke=\"{1}\" stroke-width=\"{2}\"/><text x=\"{0:.1}\" y=\"{3}\" text-anchor=\"middle\">{t}×</text>",
+            x(t),
+            if t == 1.0 { "black" } else { "#ccc" },
+            if t == 1.0 { 1.5 } else { 0.5 },
+            bottom + 14.0
+        );
+        t += if max > 20.0 { 5.0 } else { 1.0 };
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 4 {
+        eprintln!("usage: bench_report RAW_DIR OUT.md OUT.svg");
+        std::process::exit(2);
+    }
+    let raw = Path::new(&args[1]);
+    let read = |name: &str| std::fs::read_to_string(raw.join(name)).unwrap_or_default();
+    let meta: BTreeMap<String, String> = read("meta")
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    let mut modes = Vec::new();
+    let mut incomplete = false;
+    for name in meta.get("modes").map_or("", |s| s.as_str()).split_whitespace() {
+        let (linux, lf, lc) = parse_suite(&read(&format!("{name}-linux.txt")));
+        let (ours, of, oc) = parse_suite(&read(&format!("{name}-ours.txt")));
+        let kernel = parse_kernel(&read(&format!("{name}-kernel.txt")));
+        let mut notes = Vec::new();
+        for (sys, failed, complete) in [("native Linux", lf, lc), ("ours", of, oc)] {
+            if !complete {
+                notes.push(format!("the {sys} run did not complete (see {name}-{}.txt)", if sys == "ours" { "ours" } else { "linux" }));
+                incomplete = true;
+            }
+            for f in failed {
+                notes.push(format!("on {sys}, {f}"));
+            }
+        }
+        if kernel.is_empty() {
+            notes.push("the kernel benchmarks gave no results".into());
+            incomplete = true;
+        }
+        modes.push(Mode { name: name.to_string(), linux, ours, kernel, notes });
+    }
+    let mut md = String::new();
+    let _ = writeln!(md, "# Benchmarks against native Linux\n");
+    let _ = writeln!(
+        md,
+        "Generated by `scripts/bench` on {} — {}; host CPU: {}; guest machine: `-m 512M`, `-cpu max` (TCG) / \
+         `-cpu host` (KVM); Linux: Debian's {} with `mitigations=off`. The same static binaries \
+         (tests/bench/progs) run on both systems in one run; each value is the median of the repetitions \
+         its program printed. Not edited by hand.\n",
+        meta.get("date").map_or("?", |s| s.as_str()),
+        meta.get("qemu").map_or("?", |s| s.as_str()),
+        meta.get("host_cpu").map_or("?", |s| s.as_str()),
+        meta.get("linux").map_or("?", |s| s.as_str()),
+    );
+    for (k, v) in &meta {
+        if let Some(m) = k.strip_prefix("skipped_") {
+            let _ = writeln!(md, "- Mode **{m}** skipped: {v}\n");
+        }
+    }
+    let _ = writeln!(
+        md,
+        "Ratio: ours / Linux for latencies, Linux / ours for bandwidths (a slowdown: > 1 means ours is slower). \
+         *ctxt/op*: context switches per operation from /proc/stat (ours: kernel thread switches, which include \
+         the switches into the linux-server). *CR3 loads/op*: our kernel's address-space switches; under plain \
+         TCG each costs a flush of QEMU's software TLB.\n"
+    );
+    let _ = writeln!(md, "![slowdown chart](benchmarks-linux.svg)\n");
+    for m in &modes {
+        let _ = writeln!(md, "## {}\n", mode_title(&m.name));
+        for n in &m.notes {
+            let _ = writeln!(md, "- {n}");
+        }
+        if !m.notes.is_empty() {
+            md.push('\n');
+        }
+        table(&mut md, m);
+        let _ = writeln!(md, "\n### Pipes and IPC (the paper's Table 4 layout)\n");
+        pipe_table(&mut md, m);
+        let _ = writeln!(md, "\n### Goals\n");
+        goals(&mut md, m);
+        md.push('\n');
+    }
+    std::fs::write(&args[2], md).expect("writing the report");
+    std::fs::write(&args[3], svg(&modes)).expect("writing the chart");
+    if incomplete {
+        eprintln!("bench_report: some runs were incomplete (the report says which)");
+        std::process::exit(1);
+    }
+}
