@@ -130,6 +130,7 @@ fn main() {
         proc_dir: None,
         proc_files: Default::default(),
         page_cache: Default::default(),
+        cache_shared: Default::default(),
         futexes: Default::default(),
         shm_pages: Default::default(),
         next_shm: 0,

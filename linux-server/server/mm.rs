@@ -169,7 +169,44 @@ impl Server {
             fpage: Fpage::new(Pool::addr(frame), 12, rights_of(vma.prot, writable)),
             hotspot: page,
         });
+        self.fault_around(pid, &vma, page, &mut m);
         Reply::Msg(m)
+    }
+
+    /// Fault-around, as Linux does for file pages: the reply to a fault also
+    /// maps the other pages of the aligned 16-page window around it that lie
+    /// in the same area and are either in the logical page table already
+    /// (e.g. a fork child's copy-on-write pages) or file-backed (read in
+    /// now, like readahead). Anonymous pages not yet touched are left to
+    /// their own faults, so untouched memory stays unallocated. Each page
+    /// mapped here is one page-fault IPC — two address-space switches —
+    /// saved; the kernel maps all items of one reply.
+    fn fault_around(&mut self, pid: Pid, vma: &Vma, page: u64, m: &mut Message) {
+        const WINDOW: u64 = 16 * PAGE;
+        let start = (page & !(WINDOW - 1)).max(vma.start);
+        let end = (page & !(WINDOW - 1)).saturating_add(WINDOW).min(vma.end);
+        let file = matches!(vma.backing, Backing::File { .. } | Backing::Shm { .. });
+        let mut p = start;
+        while p < end {
+            if p != page {
+                let present = self.mm(pid).pt.get(p).map(|pte| (pte.frame, pte.writable));
+                let got = match present {
+                    Some(fw) => Some(fw),
+                    None if file && !self.past_file_end(vma, p) => match self.user_frame(pid, p, false) {
+                        Ok(f) => Some((f, self.mm(pid).pt.get(p).is_some_and(|pte| pte.writable))),
+                        Err(_) => None, // out of memory: the page's own fault will say so
+                    },
+                    None => None,
+                };
+                if let Some((frame, writable)) = got {
+                    m.item(TypedItem::Map {
+                        fpage: Fpage::new(Pool::addr(frame), 12, rights_of(vma.prot, writable)),
+                        hotspot: p,
+                    });
+                }
+            }
+            p += PAGE;
+        }
     }
 
     /// Whether `page` of an mmap'd file lies wholly past the file's end
@@ -237,19 +274,24 @@ impl Server {
         }
         let removed = self.mm_mut(pid).vmas.remove(start, end);
         self.drop_pages(pid, start, end);
-        for v in removed.iter().filter(|v| v.shared) {
-            self.shared_area_gone(v);
+        for v in removed.iter() {
+            self.file_area_gone(v);
         }
         if removed.iter().any(|v| matches!(v.backing, Backing::Shm { .. })) {
             self.shm_collect();
         }
     }
 
-    /// A shared file mapping goes: its pages' contents are folded back into
-    /// the file, and cached pages nobody maps any more are dropped.
-    fn shared_area_gone(&mut self, v: &Vma) {
-        if let Backing::File { ino, .. } = v.backing {
+    /// A file mapping goes. A shared one's pages are folded back into the
+    /// file and cached pages nobody maps any more are dropped; a private
+    /// one's cached pages stay (the next run of a program finds its text
+    /// there) unless the file is deleted.
+    fn file_area_gone(&mut self, v: &Vma) {
+        let Backing::File { ino, .. } = v.backing else { return };
+        if v.shared {
             self.cache_flush(ino);
+            self.cache_trim(ino);
+        } else if self.vfs.stat(ino).map_or(true, |st| st.nlink == 0) {
             self.cache_trim(ino);
         }
     }
@@ -268,8 +310,8 @@ impl Server {
         for (_, pte) in pages {
             self.pool.put(pte.frame);
         }
-        for v in areas.iter().filter(|v| v.shared) {
-            self.shared_area_gone(v);
+        for v in areas.iter() {
+            self.file_area_gone(v);
         }
         self.shm_collect();
     }

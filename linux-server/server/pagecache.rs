@@ -6,8 +6,14 @@
 //! same bytes: every process mapping page *n* of a file shares one pool frame
 //! for it (held here), stores by the processes are folded back into the VFS
 //! before anyone reads the file through it, and writes through the VFS are
-//! copied into the cached frames. Private mappings do not use the cache: they
-//! get their own copy of the file's bytes at the first fault.
+//! copied into the cached frames. Private mappings share the cached frame
+//! read-only until they write (then the fault copies it, as Linux does), so
+//! every process running a program maps the same frames for its text — no
+//! copy per exec, and under QEMU the code translated for those frames is
+//! reused. Only frames a shared mapping has mapped can differ from the VFS,
+//! so only they are written back. Cached pages stay while the file exists
+//! (a program's text survives between runs, like Linux's page cache); a
+//! deleted file's go with its last mapping.
 //!
 //! Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS) is an object of its
 //! own, like Linux's shmem: page *n* of it is one frame for every mapping,
@@ -35,15 +41,18 @@ impl Server {
         Ok(f)
     }
 
-    /// Fold the cached pages of `ino` back into the VFS (before it is read,
-    /// or when its last shared mapping goes).
+    /// Fold the cached pages of `ino` that shared mappings may have written
+    /// back into the VFS (before it is read, or when a shared mapping goes).
     pub fn cache_flush(&mut self, ino: Ino) {
-        if self.page_cache.is_empty() {
+        let pages: alloc::vec::Vec<(u64, Frame)> = self
+            .cache_shared
+            .range((ino, 0)..=(ino, u64::MAX))
+            .filter_map(|&(_, idx)| self.page_cache.get(&(ino, idx)).map(|&f| (idx, f)))
+            .collect();
+        if pages.is_empty() {
             return;
         }
         let size = self.vfs.size(ino).unwrap_or(0);
-        let pages: alloc::vec::Vec<(u64, Frame)> =
-            self.page_cache.iter().filter(|((i, _), _)| *i == ino).map(|(&(_, idx), &f)| (idx, f)).collect();
         let now = crate::files::timespec(self.clock.realtime_ns());
         for (idx, f) in pages {
             let off = idx * PAGE;
@@ -64,12 +73,11 @@ impl Server {
         }
         let first = off / PAGE;
         let last = off.saturating_add(len).div_ceil(PAGE);
-        let pages: alloc::vec::Vec<(u64, Frame)> = self
-            .page_cache
-            .iter()
-            .filter(|((i, idx), _)| *i == ino && *idx >= first && *idx < last)
-            .map(|(&(_, idx), &f)| (idx, f))
-            .collect();
+        if first >= last {
+            return;
+        }
+        let pages: alloc::vec::Vec<(u64, Frame)> =
+            self.page_cache.range((ino, first)..(ino, last)).map(|(&(_, idx), &f)| (idx, f)).collect();
         for (idx, f) in pages {
             let page = self.pool.frame_mut(f);
             page.fill(0);
@@ -81,12 +89,13 @@ impl Server {
     pub fn cache_trim(&mut self, ino: Ino) {
         let unused: alloc::vec::Vec<(u64, Frame)> = self
             .page_cache
-            .iter()
-            .filter(|((i, _), &f)| *i == ino && self.pool.refs(f) == 1)
+            .range((ino, 0)..=(ino, u64::MAX))
+            .filter(|(_, &f)| self.pool.refs(f) == 1)
             .map(|(&(_, idx), &f)| (idx, f))
             .collect();
         for (idx, f) in unused {
             self.page_cache.remove(&(ino, idx));
+            self.cache_shared.remove(&(ino, idx));
             self.pool.put(f);
             let _ = self.vfs.close_ref(ino);
         }

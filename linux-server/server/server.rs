@@ -89,7 +89,10 @@ pub struct Server {
     pub proc_dir: Option<linux_server::vfs::Ino>,
     pub proc_files: HashMap<linux_server::vfs::Ino, crate::procfs::ProcFile>,
     /// Shared file pages: (inode, page index) -> frame (see pagecache.rs).
-    pub page_cache: HashMap<(linux_server::vfs::Ino, u64), linux_server::mm::pages::Frame>,
+    pub page_cache: alloc::collections::BTreeMap<(linux_server::vfs::Ino, u64), linux_server::mm::pages::Frame>,
+    /// Cached pages a shared mapping has mapped (and so may have written):
+    /// the only ones `cache_flush` writes back.
+    pub cache_shared: alloc::collections::BTreeSet<(linux_server::vfs::Ino, u64)>,
     /// Futex wait queues.
     pub futexes: BTreeMap<crate::syscalls::FutexKey, crate::syscalls::futex::FutexQueue>,
     /// Shared anonymous memory: (object, page index) -> frame.

@@ -34,7 +34,10 @@ impl Server {
         // Frames shared by every process that maps the page.
         let shared = match vma.backing {
             Backing::File { ino, offset, .. } if vma.shared => {
-                Some(self.cache_frame(ino, (offset + (page - vma.start)) / PAGE)?)
+                let index = (offset + (page - vma.start)) / PAGE;
+                let frame = self.cache_frame(ino, index)?;
+                self.cache_shared.insert((ino, index));
+                Some(frame)
             }
             Backing::Shm { id, offset } => Some(self.shm_frame(id, (offset + (page - vma.start)) / PAGE)?),
             Backing::Signal => {
@@ -47,6 +50,18 @@ impl Server {
             let writable = !matches!(vma.backing, Backing::Signal);
             self.mm_mut(pid).pt.set(page, Pte { frame, writable });
             return Ok(frame);
+        }
+        // A private file page that is only read: the cached frame, read-only
+        // (a write fault copies it: break_cow). Not the page where the file's
+        // part of a segment ends (zeros follow there, not the file).
+        if let Backing::File { ino, offset, data_end } = vma.backing {
+            let whole = data_end == linux_server::mm::vma::FILE_END || data_end >= page + PAGE;
+            if !write && whole && offset % PAGE == 0 {
+                let frame = self.cache_frame(ino, (offset + (page - vma.start)) / PAGE)?;
+                self.mm_mut(pid).pt.set(page, Pte { frame, writable: false });
+                self.procs.get_mut(&pid).expect("live").usage.minflt += 1;
+                return Ok(frame);
+            }
         }
         let frame = self.pool.alloc().ok_or(ENOMEM)?;
         if let Backing::File { ino, offset, data_end } = vma.backing {

@@ -55,8 +55,15 @@ fn quick_benchmark_runs_and_parses_on_both_systems() {
         // Our kernel's address-space switches are reported beside every row.
         assert!(cells[8].parse::<f64>().is_ok(), "row {r:?}: no CR3 loads per operation: {line}");
     }
-    for r in ["(1) Linux pipe", "(1b) our pipe", "(2) raw IPC pipe", "(3) synchronous IPC RPC", "(4) synchronous mapping RPC"] {
-        let line = report.lines().find(|l| l.starts_with(&format!("| {r}"))).unwrap_or_else(|| panic!("no {r:?}:\n{report}"));
+    for r in [
+        "(1) Linux pipe",
+        "(1b) our pipe",
+        "(2) raw IPC pipe",
+        "(3) synchronous IPC RPC",
+        "(4) synchronous mapping RPC",
+    ] {
+        let line =
+            report.lines().find(|l| l.starts_with(&format!("| {r}"))).unwrap_or_else(|| panic!("no {r:?}:\n{report}"));
         assert!(!line.contains("failed"), "{line}");
     }
     let svg = std::fs::read_to_string(out.path().join("benchmarks-linux.svg")).expect("the chart");

@@ -366,7 +366,13 @@ impl Server {
         if flags as u32 & AT_REMOVEDIR != 0 {
             vfs.rmdir_at(start, &path, now, &m)?;
         } else {
+            // The file's cached pages (a program's text) go with its last
+            // name, unless something still maps them.
+            let ino = vfs.lookup(start, &path, false, &m).ok();
             vfs.unlink_at(start, &path, now, &m)?;
+            if let Some(ino) = ino.filter(|&i| self.vfs.stat(i).is_ok_and(|st| st.nlink == 0)) {
+                self.cache_trim(ino);
+            }
         }
         Ok(0)
     }
@@ -384,7 +390,12 @@ impl Server {
         let (nstart, new) = self.namespace_start(pid, ndir, newp)?;
         let now = self.now();
         let Server { vfs, procs, .. } = self;
-        vfs.rename_at(ostart, &old, nstart, &new, flags as u32, now, &Magic { pid, procs, vfs: None })?;
+        let m = Magic { pid, procs, vfs: None };
+        let replaced = vfs.lookup(nstart, &new, false, &m).ok();
+        vfs.rename_at(ostart, &old, nstart, &new, flags as u32, now, &m)?;
+        if let Some(ino) = replaced.filter(|&i| self.vfs.stat(i).is_ok_and(|st| st.nlink == 0)) {
+            self.cache_trim(ino);
+        }
         Ok(0)
     }
 

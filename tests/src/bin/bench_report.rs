@@ -177,6 +177,48 @@ fn table(out: &mut String, m: &Mode) {
     }
 }
 
+/// What one address-space switch costs in this mode, from the kernel rows:
+/// half the difference between a round trip across spaces and one within a
+/// space (µs).
+fn switch_cost_us(m: &Mode) -> Option<f64> {
+    let inter = m.kernel.get("ipc_fastpath_inter_space")?.0;
+    let intra = m.kernel.get("ipc_fastpath_intra_space")?.0;
+    Some(((inter - intra) / 2.0).max(0.0) / 1000.0)
+}
+
+/// The arithmetic of the switches: per latency row, the time our CR3 loads
+/// account for at the measured cost per switch, and the ratio that is left.
+fn switch_table(out: &mut String, m: &Mode) {
+    let Some(cost) = switch_cost_us(m) else {
+        let _ = writeln!(out, "(no kernel rows: the cost of a switch is unknown)");
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "One address-space switch costs {cost:.2} µs here (half the difference between the kernel's register-only \
+         IPC round trip across two spaces and within one). Latency rows, with the switches our design adds taken out:\n"
+    );
+    let _ = writeln!(out, "| test | ours | CR3 loads/op | × cost = switches | ours − switches | ratio left |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    for (row, label, higher) in ROWS {
+        if *higher {
+            continue;
+        }
+        let (Some(l), Some(o)) = (m.linux.get(*row), m.ours.get(*row)) else { continue };
+        let Some(cr3) = o.cr3 else { continue };
+        let sw = cr3 * cost;
+        let rest = (o.value - sw).max(0.0);
+        let _ = writeln!(
+            out,
+            "| {label} | {} µs | {cr3:.2} | {} µs | {} µs | {:.2}× |",
+            fmt_value(o.value),
+            fmt_value(sw),
+            fmt_value(rest),
+            rest / l.value.max(1e-9)
+        );
+    }
+}
+
 fn pipe_table(out: &mut String, m: &Mode) {
     let k = |name: &str| m.kernel.get(name).copied();
     let us = |ns: f64| format!("{:.1} µs", ns / 1000.0);
@@ -184,7 +226,12 @@ fn pipe_table(out: &mut String, m: &Mode) {
     let bw = |r: Option<&Row>| r.map_or("failed".to_string(), |r| format!("{} MB/s", fmt_value(r.value)));
     let _ = writeln!(out, "| system | latency | bandwidth |");
     let _ = writeln!(out, "|---|---:|---:|");
-    let _ = writeln!(out, "| (1) Linux pipe | {} | {} |", lat(m.linux.get("pipe_latency")), bw(m.linux.get("pipe_bandwidth")));
+    let _ = writeln!(
+        out,
+        "| (1) Linux pipe | {} | {} |",
+        lat(m.linux.get("pipe_latency")),
+        bw(m.linux.get("pipe_bandwidth"))
+    );
     let _ = writeln!(out, "| (1a) our pipe, libc shim | not yet | not yet |");
     let _ = writeln!(
         out,
@@ -194,13 +241,14 @@ fn pipe_table(out: &mut String, m: &Mode) {
     );
     let kb = |name: &str| k(name).map_or("failed".to_string(), |v| format!("{:.0} MB/s", v.1));
     let kl = |name: &str| k(name).map_or("failed".to_string(), |v| us(v.0));
-    let _ = writeln!(out, "| (2) raw IPC pipe (\"L4 pipe\") | {} | {} |", kl("l4_pipe_latency"), kb("l4_pipe_bandwidth_64k"));
     let _ = writeln!(
         out,
-        "| (3) synchronous IPC RPC | {} | {} |",
-        kl("ipc_fastpath_inter_space"),
-        kb("string_rpc_64k")
+        "| (2) raw IPC pipe (\"L4 pipe\") | {} | {} |",
+        kl("l4_pipe_latency"),
+        kb("l4_pipe_bandwidth_64k")
     );
+    let _ =
+        writeln!(out, "| (3) synchronous IPC RPC | {} | {} |", kl("ipc_fastpath_inter_space"), kb("string_rpc_64k"));
     let _ = writeln!(out, "| (4) synchronous mapping RPC | {} | {} |", kl("map_rpc_4k"), kb("map_rpc_2048k"));
     let _ = writeln!(
         out,
@@ -228,7 +276,11 @@ fn goals(out: &mut String, m: &Mode) {
     let pipe = m.ours.get("pipe_bandwidth").map(|r| r.value);
     if let (Some(map), Some(pipe)) = (map, pipe) {
         let x = map / pipe.max(1e-9);
-        let _ = writeln!(out, "| mapping RPC bandwidth ≥ 50× our pipe bandwidth | {x:.0}× | {} |", if x >= 50.0 { "yes" } else { "no" });
+        let _ = writeln!(
+            out,
+            "| mapping RPC bandwidth ≥ 50× our pipe bandwidth | {x:.0}× | {} |",
+            if x >= 50.0 { "yes" } else { "no" }
+        );
     }
 }
 
@@ -297,7 +349,8 @@ fn svg(modes: &[Mode]) -> String {
                     }
                 }
                 _ => {
-                    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" font-size=\"9\">failed</text>", left + 3.0, y + bar - 2.0);
+                    let _ =
+                        writeln!(s, "<text x=\"{}\" y=\"{}\" font-size=\"9\">failed</text>", left + 3.0, y + bar - 2.0);
                 }
             }
         }
@@ -327,10 +380,8 @@ fn main() {
     }
     let raw = Path::new(&args[1]);
     let read = |name: &str| std::fs::read_to_string(raw.join(name)).unwrap_or_default();
-    let meta: BTreeMap<String, String> = read("meta")
-        .lines()
-        .filter_map(|l| l.split_once(": ").map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect();
+    let meta: BTreeMap<String, String> =
+        read("meta").lines().filter_map(|l| l.split_once(": ").map(|(k, v)| (k.to_string(), v.to_string()))).collect();
     let mut modes = Vec::new();
     let mut incomplete = false;
     for name in meta.get("modes").map_or("", |s| s.as_str()).split_whitespace() {
@@ -340,7 +391,10 @@ fn main() {
         let mut notes = Vec::new();
         for (sys, failed, complete) in [("native Linux", lf, lc), ("ours", of, oc)] {
             if !complete {
-                notes.push(format!("the {sys} run did not complete (see {name}-{}.txt)", if sys == "ours" { "ours" } else { "linux" }));
+                notes.push(format!(
+                    "the {sys} run did not complete (see {name}-{}.txt)",
+                    if sys == "ours" { "ours" } else { "linux" }
+                ));
                 incomplete = true;
             }
             for f in failed {
@@ -390,6 +444,10 @@ fn main() {
         table(&mut md, m);
         let _ = writeln!(md, "\n### Pipes and IPC (the paper's Table 4 layout)\n");
         pipe_table(&mut md, m);
+        if m.name != "icount" {
+            let _ = writeln!(md, "\n### Where the address-space switches go\n");
+            switch_table(&mut md, m);
+        }
         let _ = writeln!(md, "\n### Goals\n");
         goals(&mut md, m);
         md.push('\n');
