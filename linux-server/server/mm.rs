@@ -164,6 +164,7 @@ impl Server {
             }
         };
         let writable = self.mm(pid).pt.get(page).is_some_and(|p| p.writable);
+        self.note_shared_write(&vma, page);
         let mut m = Message::new(0);
         m.item(TypedItem::Map {
             fpage: Fpage::new(Pool::addr(frame), 12, rights_of(vma.prot, writable)),
@@ -171,6 +172,17 @@ impl Server {
         });
         self.fault_around(pid, &vma, page, &mut m);
         Reply::Msg(m)
+    }
+
+    /// A page of a shared, writable file mapping is being mapped: the
+    /// process may write its cached frame, which must then be written back
+    /// before the file is read (pagecache.rs).
+    fn note_shared_write(&mut self, vma: &Vma, page: u64) {
+        if let Backing::File { ino, offset, .. } = vma.backing {
+            if vma.shared && vma.prot.write {
+                self.cache_shared.insert((ino, (offset + (page - vma.start)) / PAGE));
+            }
+        }
     }
 
     /// Fault-around, as Linux does for file pages: the reply to a fault also
@@ -199,6 +211,7 @@ impl Server {
                     None => None,
                 };
                 if let Some((frame, writable)) = got {
+                    self.note_shared_write(vma, p);
                     m.item(TypedItem::Map {
                         fpage: Fpage::new(Pool::addr(frame), 12, rights_of(vma.prot, writable)),
                         hotspot: p,
@@ -282,16 +295,15 @@ impl Server {
         }
     }
 
-    /// A file mapping goes. A shared one's pages are folded back into the
-    /// file and cached pages nobody maps any more are dropped; a private
-    /// one's cached pages stay (the next run of a program finds its text
-    /// there) unless the file is deleted.
+    /// A file mapping goes. What a shared one may have written is folded
+    /// back into the file; the cached pages stay (the next mapping, or the
+    /// next run of a program, finds them there) unless the file is deleted.
     fn file_area_gone(&mut self, v: &Vma) {
         let Backing::File { ino, .. } = v.backing else { return };
         if v.shared {
             self.cache_flush(ino);
-            self.cache_trim(ino);
-        } else if self.vfs.stat(ino).map_or(true, |st| st.nlink == 0) {
+        }
+        if self.vfs.stat(ino).map_or(true, |st| st.nlink == 0) {
             self.cache_trim(ino);
         }
     }

@@ -10,8 +10,8 @@
 //! read-only until they write (then the fault copies it, as Linux does), so
 //! every process running a program maps the same frames for its text — no
 //! copy per exec, and under QEMU the code translated for those frames is
-//! reused. Only frames a shared mapping has mapped can differ from the VFS,
-//! so only they are written back. Cached pages stay while the file exists
+//! reused. Only frames a shared writable mapping has mapped can differ
+//! from the VFS, so only they are written back. Cached pages stay while the file exists
 //! (a program's text survives between runs, like Linux's page cache); a
 //! deleted file's go with its last mapping.
 //!

@@ -35,9 +35,7 @@ impl Server {
         let shared = match vma.backing {
             Backing::File { ino, offset, .. } if vma.shared => {
                 let index = (offset + (page - vma.start)) / PAGE;
-                let frame = self.cache_frame(ino, index)?;
-                self.cache_shared.insert((ino, index));
-                Some(frame)
+                Some(self.cache_frame(ino, index)?)
             }
             Backing::Shm { id, offset } => Some(self.shm_frame(id, (offset + (page - vma.start)) / PAGE)?),
             Backing::Signal => {
