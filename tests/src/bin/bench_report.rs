@@ -289,7 +289,7 @@ fn svg(modes: &[Mode]) -> String {
     let colors = ["#4477aa", "#ee6677", "#228833"];
     let (left, bar, gap, width) = (230.0, 9.0, 8.0, 420.0);
     let per_group = bar * modes.len() as f64 + gap;
-    let height = 60.0 + per_group * ROWS.len() as f64 + 30.0;
+    let height = 60.0 + per_group * ROWS.len() as f64 + 45.0;
     let max = modes
         .iter()
         .flat_map(|m| {
@@ -298,9 +298,10 @@ fn svg(modes: &[Mode]) -> String {
                 _ => None,
             })
         })
-        .fold(2.0f64, f64::max)
-        .ceil();
-    let x = |v: f64| left + v / max * width;
+        .fold(2.0f64, f64::max);
+    // A log scale: slowdowns range from below 1 to ~100.
+    let (lo, hi) = (0.25f64, max.max(2.0) * 1.2);
+    let x = |v: f64| left + ((v.clamp(lo, hi) / lo).ln() / (hi / lo).ln()) * width;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -356,8 +357,10 @@ fn svg(modes: &[Mode]) -> String {
         }
     }
     let bottom = top + per_group * ROWS.len() as f64;
-    let mut t = 0.0;
-    while t <= max {
+    for t in [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0] {
+        if t > hi {
+            break;
+        }
         let _ = writeln!(
             s,
             "<line x1=\"{0:.1}\" y1=\"{top}\" x2=\"{0:.1}\" y2=\"{bottom}\" stroke=\"{1}\" stroke-width=\"{2}\"/><text x=\"{0:.1}\" y=\"{3}\" text-anchor=\"middle\">{t}×</text>",
@@ -366,8 +369,12 @@ fn svg(modes: &[Mode]) -> String {
             if t == 1.0 { 1.5 } else { 0.5 },
             bottom + 14.0
         );
-        t += if max > 20.0 { 5.0 } else { 1.0 };
     }
+    let _ = writeln!(
+        s,
+        "<text x=\"{left}\" y=\"{}\" font-size=\"10\">log scale; bars start at 0.25×, the line marks 1× (as fast as Linux)</text>",
+        bottom + 28.0
+    );
     s.push_str("</svg>\n");
     s
 }
