@@ -3,10 +3,13 @@
 //! request, so it does only what that case needs — copy the tag and six
 //! registers, swap the two threads' states, switch — and leaves everything
 //! else to the general path in [`crate::ipc`]. Each check below is a reason
-//! to fall back.
+//! to fall back. One kind of kernel-made IPC comes here too: the reply that
+//! ends a trapped Linux syscall by setting RAX, the most frequent message of
+//! a Linux workload.
 
 use crate::kernel::{Kernel, Machine};
 use crate::thread::{RecvKind, State};
+use abi::exception::reply;
 use abi::{MsgTag, ThreadId, Timeout, Timeouts};
 
 impl<M: Machine> Kernel<M> {
@@ -25,8 +28,10 @@ impl<M: Machine> Kernel<M> {
         if tag.typed() != 0 || tag.untyped() > abi::msg::REG_MRS {
             return false;
         }
-        // A finite receive timeout needs the timeout queue.
-        if Timeouts::decode(f.rdx).recv != Timeout::Never {
+        // A zero receive timeout fails at once when nobody is queued: the
+        // general path reports it. (A finite one is armed below.)
+        let recv_timeout = Timeouts::decode(f.rdx).recv;
+        if recv_timeout == Timeout::Zero {
             return false;
         }
         // IPC restrictions are checked by the general path.
@@ -45,21 +50,35 @@ impl<M: Machine> Kernel<M> {
         // ordinary receive, with no timeout armed and not halted.
         let Some(dest) = self.slot_of(to) else { return false };
         let d = self.tcb(dest);
-        match d.state {
-            State::Receiving { from: df, kind: RecvKind::Normal } if df == c.id || df.is_any() => {}
+        let exception_reply = match d.state {
+            State::Receiving { from: df, kind: RecvKind::Normal } if df == c.id || df.is_any() => false,
+            // A handler's reply-and-wait that only sets RAX of the thread
+            // whose exception it handled: the Linux server's answer to a
+            // trapped syscall. Anything else an exception reply can do
+            // (a whole frame, map items) takes the general path.
+            State::Receiving { from: df, kind: RecvKind::ExceptionReply }
+                if df == c.id && from.is_any() && tag.label() == reply::SET_RAX && tag.untyped() >= 1 =>
+            {
+                true
+            }
             _ => return false,
-        }
+        };
         if d.deadline.is_some() || d.halted || dest == cur {
             return false;
         }
         let (id, mrs) = (c.id, c.frame.reg_mrs());
         let d = self.tcb_mut(dest);
-        d.frame.rax = 0;
-        d.frame.rsi = id.0;
-        d.frame.r8 = tag.0;
-        d.frame.set_reg_mrs(&mrs);
+        if exception_reply {
+            d.frame.rax = mrs[0];
+        } else {
+            d.frame.rax = 0;
+            d.frame.rsi = id.0;
+            d.frame.r8 = tag.0;
+            d.frame.set_reg_mrs(&mrs);
+        }
         d.state = State::Ready;
         self.tcb_mut(cur).state = State::Receiving { from, kind: RecvKind::Normal };
+        self.set_timeout(cur, recv_timeout);
         self.current = Some(dest);
         self.counters.ipc_fast += 1;
         self.counters.thread_switches += 1;

@@ -375,6 +375,7 @@ fn linux_syscall_becomes_exception_message_and_reply_sets_rax() {
     assert_eq!(s.rsi, pid.0);
     assert_eq!(k.counters.linux_syscalls, 1);
     assert_eq!(k.tcb(proc_).frame.vector, SYSCALL_VECTOR);
+    let fast = k.counters.ipc_fast;
     ipc(
         &mut k,
         server,
@@ -387,6 +388,27 @@ fn linux_syscall_becomes_exception_message_and_reply_sets_rax() {
     assert_eq!(k.current, Some(proc_));
     assert_eq!(k.tcb(proc_).frame.rax, 1234);
     assert_eq!(k.tcb(proc_).frame.rip, 0x40_2002);
+    assert_eq!(k.counters.ipc_fast, fast + 1, "a SET_RAX reply-and-wait takes the fastpath");
+    assert_eq!(k.tcb(server).state, State::Receiving { from: ThreadId::ANY, kind: RecvKind::Normal });
+    // Again, with a finite receive timeout (the server has timers armed):
+    // still the fastpath, and the server's deadline is armed.
+    enter(&mut k, proc_);
+    k.tcb_mut(proc_).frame.rax = 110; // getppid
+    k.handle_syscall();
+    assert_eq!(k.current, Some(server));
+    ipc(
+        &mut k,
+        server,
+        pid,
+        ThreadId::ANY,
+        Timeouts::new(Timeout::Zero, Timeout::Micros(5_000)),
+        MsgTag::new(reply::SET_RAX, 1, 0),
+        [77, 0, 0, 0, 0, 0],
+    );
+    assert_eq!(k.current, Some(proc_));
+    assert_eq!(k.tcb(proc_).frame.rax, 77);
+    assert_eq!(k.counters.ipc_fast, fast + 2);
+    assert!(k.tcb(server).deadline.is_some(), "the receive timeout is armed");
     // A kernel syscall number from a Linux thread is still the kernel's.
     let r = raw_syscall(&mut k, proc_, sysno::COUNTERS, [0, 0, 0, 0, 0]);
     assert_eq!(r, 0);
