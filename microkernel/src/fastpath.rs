@@ -78,7 +78,9 @@ impl<M: Machine> Kernel<M> {
         }
         d.state = State::Ready;
         self.tcb_mut(cur).state = State::Receiving { from, kind: RecvKind::Normal };
-        self.set_timeout(cur, recv_timeout);
+        if recv_timeout != Timeout::Never {
+            self.set_timeout(cur, recv_timeout);
+        }
         self.current = Some(dest);
         self.counters.ipc_fast += 1;
         self.counters.thread_switches += 1;
