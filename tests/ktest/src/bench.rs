@@ -38,11 +38,21 @@ fn bench(name: &str, n: u64, bytes: u64, mut f: impl FnMut()) {
     let mut samples: alloc::vec::Vec<Sample> = (0..5).map(|_| run(n, &mut f)).collect();
     samples.sort_by_key(|s| s.cycles);
     let s = &samples[2];
+    print_totals(name, n, s.cycles, s.cr3, bytes);
+}
+
+/// Print one result line from totals over `n` operations: TSC cycles, CR3
+/// loads, and the bytes each operation moved (0: not a bandwidth row).
+fn print_totals(name: &str, n: u64, cycles: u64, cr3: u64, bytes: u64) {
     let hz = rt::kip::kip().tsc_hz.max(1);
-    let cyc = s.cycles / n;
-    let ns = (s.cycles as u128 * 1_000_000_000 / hz as u128 / n as u128) as u64;
+    let ns = (cycles as u128 * 1_000_000_000 / hz as u128 / n as u128) as u64;
     let mbps = if bytes > 0 && ns > 0 { bytes * 1000 / ns } else { 0 };
-    println!("bench: {name} ops={n} cycles={cyc} ns={ns} cr3={}.{:02} mbps={mbps}", s.cr3 / n, s.cr3 * 100 / n % 100);
+    println!(
+        "bench: {name} ops={n} cycles={} ns={ns} cr3={}.{:02} mbps={mbps}",
+        cycles / n,
+        cr3 / n,
+        cr3 * 100 / n % 100
+    );
 }
 
 /// Replies with one word; long messages get a long reply. Kept lean so the
@@ -330,14 +340,7 @@ pub fn memory(ctx: &Ctx) -> Result<(), String> {
         let t = insn::rdtsc() - t0;
         let cr3 = sys::counters().cr3_loads - c0;
         report_from(sink.id, 10_000).map_err(|e| alloc::format!("{e:?}"))?;
-        let ns = (t as u128 * 1_000_000_000 / hz as u128 / n as u128) as u64;
-        println!(
-            "bench: l4_pipe_bandwidth_64k ops={n} cycles={} ns={ns} cr3={}.{:02} mbps={}",
-            t / n,
-            cr3 / n,
-            cr3 * 100 / n % 100,
-            65536 * 1000 / ns.max(1)
-        );
+        print_totals("l4_pipe_bandwidth_64k", n, t, cr3, 65536);
         sink.kill();
     }
 
@@ -362,15 +365,7 @@ pub fn memory(ctx: &Ctx) -> Result<(), String> {
         let t = insn::rdtsc() - t0;
         let cr3 = sys::counters().cr3_loads - c0;
         report_from(k.id, 10_000).map_err(|e| alloc::format!("{e:?}"))?;
-        let ns = (t as u128 * 1_000_000_000 / hz as u128 / n as u128) as u64;
-        println!(
-            "bench: string_rpc_{}k ops={n} cycles={} ns={ns} cr3={}.{:02} mbps={}",
-            len / 1024,
-            t / n,
-            cr3 / n,
-            cr3 * 100 / n % 100,
-            len * 1000 / ns.max(1)
-        );
+        print_totals(&alloc::format!("string_rpc_{}k", len / 1024), n, t, cr3, len);
         k.kill();
     }
     u.set_string_buffer(0, 0);

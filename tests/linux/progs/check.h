@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Not every program uses every helper. */
@@ -180,6 +181,22 @@ __attribute__((format(printf, 3, 4))) T_FN int t_check(int ok, const char *detai
                      r_ == -1 ? errname(e_) : "", v_);                                                                 \
         t_check(r_ == v_, d_, __VA_ARGS__);                                                                            \
     })
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+T_FN long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Sleep `ms` milliseconds, resuming after signal handlers. */
+T_FN void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
 
 /* Remove a path recursively (like rm -rf); errors are ignored. */
 T_FN void rm_rf(const char *path)

@@ -15,20 +15,6 @@
 #include <sys/mman.h>
 #include <time.h>
 
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* Read exactly one byte (a go-ahead from the other process); 1 on success. */
 static int wait_byte(int fd)
 {

@@ -16,13 +16,6 @@
 
 enum { LIMIT = 20 };
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* A child that sleeps until it is killed (or T_CHILD_SECS pass). */
 static void sleep_forever(void)
 {

@@ -18,13 +18,6 @@
 
 enum { KEEPERS = 3, KEEPER_BYTES = 1 << 20, VICTIM_KINDS = 7, ROUNDS = 42 };
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* The keeper data: a byte stream determined by the keeper's number. */
 static unsigned char pattern(int k, long i)
 {

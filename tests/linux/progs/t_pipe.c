@@ -13,13 +13,6 @@
 #include <sys/select.h>
 #include <time.h>
 
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void test_basics(void)
 {
     int p[2];

@@ -14,20 +14,6 @@
 #include <sys/select.h>
 #include <time.h>
 
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* A child that sleeps ms, writes s to fd (unless NULL) and exits 0. */
 static pid_t late_writer(int fd, long ms, const char *s)
 {

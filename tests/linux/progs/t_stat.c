@@ -30,12 +30,6 @@ struct sx {
 #define SX_BASIC 0x7ffu
 #define SX_RESERVED 0x80000000u
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {0, ms * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static int ts_after(struct timespec a, struct timespec b)
 {
     return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);

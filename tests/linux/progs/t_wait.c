@@ -15,13 +15,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* A child that waits to be killed (or continued); it dies by itself after T_CHILD_SECS. */
 static pid_t sleeper(void)
 {
