@@ -11,9 +11,10 @@
 //! every process running a program maps the same frames for its text — no
 //! copy per exec, and under QEMU the code translated for those frames is
 //! reused. Only frames a shared writable mapping has mapped can differ
-//! from the VFS, so only they are written back. Cached pages stay while the file exists
-//! (a program's text survives between runs, like Linux's page cache); a
-//! deleted file's go with its last mapping.
+//! from the VFS, so only they are written back. Cached pages stay while the
+//! file exists (a program's text survives between runs, like Linux's page
+//! cache); a deleted file's go with its last mapping, and when the pool runs
+//! dry the pages nobody maps are given back before an allocation fails.
 //!
 //! Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS) is an object of its
 //! own, like Linux's shmem: page *n* of it is one frame for every mapping,
@@ -26,6 +27,27 @@ use linux_server::mm::PAGE;
 use linux_server::vfs::Ino;
 
 impl Server {
+    /// A zeroed frame for a user page: from the pool, or, when it is dry,
+    /// after the page cache gave back the pages nobody maps.
+    pub fn alloc_user_frame(&mut self) -> SysResult<Frame> {
+        if let Some(f) = self.pool.alloc() {
+            return Ok(f);
+        }
+        self.cache_reclaim();
+        self.pool.alloc().ok_or(ENOMEM)
+    }
+
+    /// Drop every cached page no process maps (written back first if a
+    /// shared mapping may have changed it): memory is short.
+    fn cache_reclaim(&mut self) {
+        let mut inos: alloc::vec::Vec<Ino> = self.page_cache.keys().map(|&(i, _)| i).collect();
+        inos.dedup();
+        for ino in inos {
+            self.cache_flush(ino);
+            self.cache_trim(ino);
+        }
+    }
+
     /// The shared frame for page `index` of file `ino` (one reference is the
     /// caller's).
     pub fn cache_frame(&mut self, ino: Ino, index: u64) -> SysResult<Frame> {
@@ -33,7 +55,7 @@ impl Server {
             self.pool.get(f);
             return Ok(f);
         }
-        let f = self.pool.alloc().ok_or(ENOMEM)?;
+        let f = self.alloc_user_frame()?;
         let _ = self.vfs.read_at(ino, index * PAGE, &mut self.pool.frame_mut(f)[..]);
         self.pool.get(f); // the cache's own reference
         self.page_cache.insert((ino, index), f);
@@ -110,7 +132,7 @@ impl Server {
             self.pool.get(f);
             return Ok(f);
         }
-        let f = self.pool.alloc().ok_or(ENOMEM)?;
+        let f = self.alloc_user_frame()?;
         self.pool.get(f); // the object's own reference
         self.shm_pages.insert((id, index), f);
         Ok(f)

@@ -61,7 +61,7 @@ impl Server {
                 return Ok(frame);
             }
         }
-        let frame = self.pool.alloc().ok_or(ENOMEM)?;
+        let frame = self.alloc_user_frame()?;
         if let Backing::File { ino, offset, data_end } = vma.backing {
             self.cache_flush(ino);
             let file_off = offset + (page - vma.start);
@@ -88,7 +88,7 @@ impl Server {
         let frame = if self.pool.refs(old) == 1 {
             old // the last sharer keeps the frame
         } else {
-            let new = self.pool.alloc().ok_or(ENOMEM)?;
+            let new = self.alloc_user_frame()?;
             let data = *self.pool.frame(old);
             *self.pool.frame_mut(new) = data;
             self.pool.put(old);
