@@ -66,6 +66,13 @@ impl<M: Machine> Kernel<M> {
         if d.deadline.is_some() || d.halted || dest == cur {
             return false;
         }
+        // Switching down in priority: a ready thread above the partner runs
+        // first (e.g. a signal thread the server has just woken), so the
+        // general path schedules. (Nothing ready is above the current
+        // thread, or `resched` would be set.)
+        if d.priority < c.priority && self.ready.any_above(d.priority) {
+            return false;
+        }
         let (id, mrs) = (c.id, c.frame.reg_mrs());
         let d = self.tcb_mut(dest);
         if exception_reply {

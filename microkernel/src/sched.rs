@@ -45,6 +45,20 @@ impl ReadyQueues {
         None
     }
 
+    /// Whether a thread of priority above `prio` is ready (the fastpath's
+    /// check: a few word tests, no scan for the highest).
+    #[inline]
+    pub fn any_above(&self, prio: u8) -> bool {
+        let w = prio as usize / 64;
+        // The bits above `prio` in its word (shifted twice: a shift by 64
+        // would overflow), then every word above.
+        let mut above = self.bitmap[w] & ((!0u64 << (prio % 64)) << 1);
+        for &x in &self.bitmap[w + 1..] {
+            above |= x;
+        }
+        above != 0
+    }
+
     /// Take the first thread of the highest non-empty priority.
     pub fn dequeue_highest(&mut self, store: &mut impl LinkStore) -> Option<u32> {
         let p = self.highest_priority()?;
@@ -87,6 +101,20 @@ mod tests {
         let order: Vec<u32> = std::iter::from_fn(|| q.dequeue_highest(&mut s)).collect();
         assert_eq!(order, vec![4, 2, 6, 1, 3, 5]);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn any_above_sees_only_higher_priorities() {
+        let mut store = VecStore(vec![Link::default(); 16]);
+        let mut q = ReadyQueues::new();
+        assert!(!q.any_above(0));
+        q.enqueue(&mut store, 1, 100);
+        assert!(q.any_above(99) && q.any_above(0) && q.any_above(63));
+        assert!(!q.any_above(100) && !q.any_above(150) && !q.any_above(255));
+        q.enqueue(&mut store, 2, 255);
+        assert!(q.any_above(254) && q.any_above(200) && !q.any_above(255));
+        q.enqueue(&mut store, 3, 64);
+        assert!(q.any_above(63));
     }
 
     #[test]

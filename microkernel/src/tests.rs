@@ -415,6 +415,30 @@ fn linux_syscall_becomes_exception_message_and_reply_sets_rax() {
 }
 
 #[test]
+fn a_reply_waits_for_higher_priority_ready_work() {
+    // The server answers a trapped syscall while a thread of higher
+    // priority than the caller (a signal thread, say) is ready: the fastpath
+    // must not run the caller first.
+    let mut k = kernel();
+    let (server, sid) = spawn(&mut k, 200);
+    let (proc_, pid) = spawn(&mut k, 100);
+    k.tcb_mut(proc_).linux = true;
+    k.tcb_mut(proc_).exception_handler = sid;
+    wait(&mut k, server, never());
+    enter(&mut k, proc_);
+    k.tcb_mut(proc_).frame.rax = 39;
+    k.handle_syscall();
+    assert_eq!(k.current, Some(server));
+    let (other, _) = spawn(&mut k, 150);
+    let fast = k.counters.ipc_fast;
+    ipc(&mut k, server, pid, ThreadId::ANY, Timeouts::NEVER, MsgTag::new(reply::SET_RAX, 1, 0), [9, 0, 0, 0, 0, 0]);
+    assert_eq!(k.counters.ipc_fast, fast, "the general path schedules");
+    assert_eq!(k.current, Some(other), "the priority-150 thread runs before the caller");
+    assert_eq!(k.tcb(proc_).frame.rax, 9);
+    assert_eq!(k.tcb(proc_).state, State::Ready);
+}
+
+#[test]
 fn native_thread_unknown_syscall_is_an_error() {
     let mut k = kernel();
     let (a, _) = spawn(&mut k, 100);
