@@ -303,9 +303,7 @@ impl Server {
         if v.shared {
             self.cache_flush(ino);
         }
-        if self.vfs.stat(ino).map_or(true, |st| st.nlink == 0) {
-            self.cache_trim(ino);
-        }
+        self.cache_trim_if_deleted(ino);
     }
 
     /// Empty address space `id`: its pages back to the pool (shared file

@@ -107,6 +107,14 @@ impl Server {
         }
     }
 
+    /// A file lost a name or a mapping: if it has no name left, its cached
+    /// pages go as soon as nobody maps them.
+    pub fn cache_trim_if_deleted(&mut self, ino: Ino) {
+        if self.vfs.stat(ino).map_or(true, |st| st.nlink == 0) {
+            self.cache_trim(ino);
+        }
+    }
+
     /// Drop cached pages of `ino` nobody maps any more.
     pub fn cache_trim(&mut self, ino: Ino) {
         let unused: alloc::vec::Vec<(u64, Frame)> = self

@@ -254,20 +254,25 @@ impl Server {
         Ok(0)
     }
 
+    /// What fstatat and statx describe: the file at `pathp` from `dirfd`,
+    /// or with AT_EMPTY_PATH and an empty path the open file `dirfd` itself.
+    fn stat_at(&mut self, pid: Pid, dirfd: u64, pathp: u64, flags: u32) -> SysResult<stat::Stat> {
+        if flags & AT_EMPTY_PATH != 0
+            && self.read_cstr(pid, pathp, 1, ENAMETOOLONG).is_ok_and(|p| p.is_empty())
+            && dirfd as i32 != AT_FDCWD
+        {
+            return self.fd_stat(pid, dirfd);
+        }
+        let ino = self.at_target(pid, dirfd, pathp, flags)?;
+        self.vfs.stat(ino)
+    }
+
     pub(super) fn sys_fstatat(&mut self, pid: Pid, dirfd: u64, pathp: u64, buf: u64, flags: u64) -> SysResult<u64> {
         let flags = flags as u32;
         if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT) != 0 {
             return Err(EINVAL);
         }
-        let st = if flags & AT_EMPTY_PATH != 0
-            && self.read_cstr(pid, pathp, 1, ENAMETOOLONG).is_ok_and(|p| p.is_empty())
-            && dirfd as i32 != AT_FDCWD
-        {
-            self.fd_stat(pid, dirfd)?
-        } else {
-            let ino = self.at_target(pid, dirfd, pathp, flags)?;
-            self.vfs.stat(ino)?
-        };
+        let st = self.stat_at(pid, dirfd, pathp, flags)?;
         self.write_user(pid, buf, &st.to_bytes())?;
         Ok(0)
     }
@@ -288,15 +293,7 @@ impl Server {
         {
             return Err(EINVAL);
         }
-        let st = if flags & AT_EMPTY_PATH != 0
-            && self.read_cstr(pid, pathp, 1, ENAMETOOLONG).is_ok_and(|p| p.is_empty())
-            && dirfd as i32 != AT_FDCWD
-        {
-            self.fd_stat(pid, dirfd)?
-        } else {
-            let ino = self.at_target(pid, dirfd, pathp, flags)?;
-            self.vfs.stat(ino)?
-        };
+        let st = self.stat_at(pid, dirfd, pathp, flags)?;
         self.write_user(pid, buf, &st.to_statx_bytes(mask as u32 | STATX_BASIC_STATS))?;
         Ok(0)
     }
@@ -370,8 +367,8 @@ impl Server {
             // name, unless something still maps them.
             let ino = vfs.lookup(start, &path, false, &m).ok();
             vfs.unlink_at(start, &path, now, &m)?;
-            if let Some(ino) = ino.filter(|&i| self.vfs.stat(i).is_ok_and(|st| st.nlink == 0)) {
-                self.cache_trim(ino);
+            if let Some(ino) = ino {
+                self.cache_trim_if_deleted(ino);
             }
         }
         Ok(0)
@@ -393,8 +390,8 @@ impl Server {
         let m = Magic { pid, procs, vfs: None };
         let replaced = vfs.lookup(nstart, &new, false, &m).ok();
         vfs.rename_at(ostart, &old, nstart, &new, flags as u32, now, &m)?;
-        if let Some(ino) = replaced.filter(|&i| self.vfs.stat(i).is_ok_and(|st| st.nlink == 0)) {
-            self.cache_trim(ino);
+        if let Some(ino) = replaced {
+            self.cache_trim_if_deleted(ino);
         }
         Ok(0)
     }
