@@ -419,8 +419,10 @@ pub fn compare_with_linux(cmds: &[Vec<&str>], adds: &[(PathBuf, &str)]) {
         let got = run_command(System::Ours, c, &opts);
         let out = got.output();
         if got.status != want.status || out != want.output {
+            // The differing lines first: CI logs keep only the start of a failure.
             failures.push(format!(
-                "{c:?}\n  linux: status {:?}\n{}\n  ours: status {:?}\n{}",
+                "{c:?}\n  lines only on linux (-) or only on ours (+):\n{}\n  linux: status {:?}\n{}\n  ours: status {:?}\n{}",
+                line_differences(&want.output, &out),
                 want.status,
                 want.output,
                 got.status,
@@ -429,6 +431,19 @@ pub fn compare_with_linux(cmds: &[Vec<&str>], adds: &[(PathBuf, &str)]) {
         }
     }
     assert!(failures.is_empty(), "{} of {} commands differ:\n{}", failures.len(), cmds.len(), failures.join("\n\n"));
+}
+
+/// The lines of `a` missing from `b` ("- line") and of `b` missing from `a`
+/// ("+ line"), each in its own order: a short summary of two outputs that
+/// should be equal.
+fn line_differences(a: &str, b: &str) -> String {
+    let only = |x: &str, y: &str, mark: char| -> Vec<String> {
+        let ys: Vec<&str> = y.lines().collect();
+        x.lines().filter(|l| !ys.contains(l)).map(|l| format!("{mark} {l}")).collect()
+    };
+    let mut d = only(a, b, '-');
+    d.extend(only(b, a, '+'));
+    d.join("\n")
 }
 
 /// Per-command differences between two runs of the same batch (an empty list

@@ -181,7 +181,9 @@ fn busybox_job_control(boot: Boot) {
     let run = boot
         .when("# ", "sleep 100 &\r")
         .when("# ", "jobs\r")
-        .when("# ", "kill %1\r")
+        // `wait` makes the job's end certain before the next prompt: the
+        // shell reports it there (or at once), never at a later prompt.
+        .when("# ", "kill %1; wait %1\r")
         .when("# ", "echo killed\r")
         .when("killed", "sleep 100\r")
         .when_after("sleep 100", SETTLE, "\x1a")
@@ -236,7 +238,9 @@ fn bash_session(boot: Boot) {
         .when("42", "printf 'b\\na\\nc\\n' | sort | tr '\\n' ' '; echo end\r")
         .when("a b c end", "sleep 100 &\r")
         .when("# ", "jobs\r")
-        .when("# ", "kill %1\r")
+        // `wait` makes the job's end certain before the next prompt: bash
+        // reports it there (or at once), never at a later prompt.
+        .when("# ", "kill %1; wait %1\r")
         .when("# ", "echo after-kill\r")
         .when("after-kill", "sleep 100\r")
         .when_after("sleep 100", SETTLE, "\x1a")
@@ -258,8 +262,8 @@ fn bash_session(boot: Boot) {
             "42 5\n",
             "a b c end\n",
             "[1]+  Running                 sleep 100 &",
-            // (Linux's bash reports the kill at the prompt after the next.)
             "[1]+  Terminated              sleep 100",
+            "after-kill",
             "[1]+  Stopped                 sleep 100",
             "[1]+ sleep 100 &",
             "^C",
