@@ -95,8 +95,8 @@ impl Server {
         let pid = self.tasks.get(&tid).map(|t| t.pid).ok_or(ESRCH)?;
         self.check_thread_limits(pid)?;
         let parent_fpu = kthread::get_fpu(self.tasks[&tid].kid).ok();
-        let mut child_regs = regs;
-        child_regs.rax = 0;
+        // The child returns 0 from the same call, by the same path.
+        let mut child_regs = self.returning(tid, &regs, 0);
         if a.stack != 0 {
             child_regs.rsp = a.stack;
         }

@@ -1,7 +1,8 @@
 //! The kernel threads behind Linux threads: creating them, and reading and
 //! writing their registers and FPU state (THREAD_STATE) while they wait for
 //! the server — how fork gives a child its parent's state, and how the
-//! signal path saves and restores the FPU.
+//! signal path saves and restores the FPU, and how a libc-shim caller gets a
+//! whole new register state.
 
 use crate::server::Server;
 use abi::exception::{UserRegs, FRAME_WORDS};
@@ -64,13 +65,24 @@ pub fn get_regs(kid: ThreadId) -> SysResult<UserRegs> {
 }
 
 pub fn set_regs(kid: ThreadId, regs: &UserRegs) -> SysResult<()> {
+    write_regs(kid, regs, thread_state::WRITE_REGS)
+}
+
+/// Give a thread that waits in a call to the server new registers to run
+/// from, abandoning its call (how a libc-shim caller is answered with a
+/// whole register state: entry.rs).
+pub fn restart_regs(kid: ThreadId, regs: &UserRegs) -> SysResult<()> {
+    write_regs(kid, regs, thread_state::RESTART_REGS)
+}
+
+fn write_regs(kid: ThreadId, regs: &UserRegs, op: u64) -> SysResult<()> {
     let mut w = [0u64; FRAME_WORDS + 1];
     regs.to_mrs(&mut w);
     let mut buf = [0u8; FRAME_WORDS * 8];
     for i in 1..=FRAME_WORDS {
         buf[(i - 1) * 8..i * 8].copy_from_slice(&w[i].to_le_bytes());
     }
-    rt::sys::thread_state(kid, thread_state::WRITE_REGS, &mut buf).map_err(|_| ESRCH)
+    rt::sys::thread_state(kid, op, &mut buf).map_err(|_| ESRCH)
 }
 
 pub fn get_fpu(kid: ThreadId) -> SysResult<Fpu> {

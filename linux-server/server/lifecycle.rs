@@ -78,6 +78,7 @@ impl Server {
                 start_ns,
                 child_subreaper: false,
                 pdeathsig: 0,
+                syscalls: Default::default(),
             },
         );
         self.tasks.insert(pid, Task::new(pid, pid, kid));

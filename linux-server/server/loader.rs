@@ -184,6 +184,7 @@ impl Server {
         });
         let p = self.procs.get_mut(&pid).expect("live");
         p.execed = true;
+        p.syscalls = Default::default();
         p.exe = path.to_vec();
         p.exe_ino = ino;
         // Handled signals go back to their default action; ignored ones stay.

@@ -167,6 +167,16 @@ pub struct Process {
     /// PR_SET_PDEATHSIG: the signal this process gets when its parent ends
     /// (0: none).
     pub pdeathsig: u32,
+    /// Syscalls of the current program image (since its execve) that
+    /// arrived trapped (exception IPC) and as direct IPC from the libc shim:
+    /// /proc/<pid>/status shows them.
+    pub syscalls: SyscallCounts,
+}
+
+#[derive(Clone, Copy, Default, Debug)]
+pub struct SyscallCounts {
+    pub trapped: u64,
+    pub direct: u64,
 }
 
 /// Why a thread waits inside a syscall (the server has not replied yet).
@@ -252,6 +262,8 @@ pub struct Task {
     /// A FIFO open waiting for the other end (Wait::FifoOpen): the open file
     /// description, already counted as a reader or writer.
     pub fifo_open: Option<crate::files::FileRef>,
+    /// How its current (or last) syscall reached the server.
+    pub entry: linux_server::entry::Entry,
 }
 
 impl Task {
@@ -273,6 +285,7 @@ impl Task {
             fs_base: 0,
             comm: [0; 16],
             fifo_open: None,
+            entry: Default::default(),
         }
     }
 }

@@ -295,7 +295,7 @@ impl Server {
                     let _ = write!(
                         s,
                         "Name:\t{}\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n\
-                         VmRSS:\t{} kB\nThreads:\t{}\nSigBlk:\t{:016x}\n",
+                         VmRSS:\t{} kB\nThreads:\t{}\nSigBlk:\t{:016x}\nSyscallsTrapped:\t{}\nSyscallsDirect:\t{}\n",
                         core::str::from_utf8(comm).unwrap_or("?"),
                         p.ppid,
                         c.uid,
@@ -309,6 +309,8 @@ impl Server {
                         self.mms.get(&p.mm).map_or(0, |m| m.pt.len() * 4),
                         p.tasks.len(),
                         p.tasks.first().and_then(|t| self.tasks.get(t)).map_or(0, |t| t.sigmask),
+                        p.syscalls.trapped,
+                        p.syscalls.direct,
                     );
                 }
             }

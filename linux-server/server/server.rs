@@ -20,6 +20,7 @@ use abi::{ThreadId, Timeout, Timeouts};
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 use hashbrown::HashMap;
+use linux_server::entry::{self, Entry};
 use linux_server::vfs::Vfs;
 use rt::ipc::{self, Message};
 
@@ -112,6 +113,25 @@ pub fn regs_msg(r: &UserRegs) -> Message {
     Message::with(reply::SET_FRAME, &w[1..])
 }
 
+/// The message that gives thread `kid` the answer `reply` to what it sent
+/// the server through `entry` (entry.rs) — or none: a shim caller that gets
+/// new registers has them installed right here, abandoning its IPC.
+pub fn answer(kid: ThreadId, reply: Reply, entry: Entry) -> Option<Message> {
+    match (reply, entry) {
+        (Reply::Value(v), Entry::Trap) => Some(value_msg(v)),
+        (Reply::Value(v), Entry::Shim) => Some(Message::with(0, &[v])),
+        (Reply::Regs(r), Entry::Trap) => Some(regs_msg(&r)),
+        (Reply::Regs(r), Entry::Shim) => {
+            if crate::kthread::restart_regs(kid, &r).is_err() {
+                rt::println!("linux-server: thread {kid} could not be given new registers (rip {:#x})", r.rip);
+            }
+            None
+        }
+        (Reply::Msg(m), _) => Some(m),
+        (Reply::None, _) => None,
+    }
+}
+
 impl Server {
     /// The full register frame of the exception message just received.
     fn message_regs(r: &IpcResult) -> UserRegs {
@@ -153,15 +173,17 @@ impl Server {
         match tag.kind() {
             kind::LINUX_SYSCALL => {
                 let regs = Self::message_regs(r);
-                let reply =
-                    self.syscall(tid, regs.rax, [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9], regs);
-                if self.trace {
-                    self.trace_syscall(tid, &regs, &reply);
+                let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+                self.enter_syscall(tid, Entry::Trap, regs.rax, args, regs, r.from)
+            }
+            kind::LINUX_DIRECT => {
+                let n = tag.detail() as u64;
+                let args = core::array::from_fn(|i| ipc::word(r, i + 1));
+                let mut regs = entry::unknown_registers(n, args);
+                if entry::needs_registers(n) {
+                    regs = self.caller_regs(tid, &regs);
                 }
-                // execve from a second thread makes it the leader: its TID
-                // is now the PID.
-                let tid = self.by_kid.get(&r.from.0).copied().unwrap_or(tid);
-                self.finish_syscall(tid, reply, &regs)
+                self.enter_syscall(tid, Entry::Shim, n, args, regs, r.from)
             }
             kind::PAGE_FAULT => self.page_fault(tid, r.msg.mr[0], tag.detail(), r.msg.mr[1]),
             kind::EXCEPTION => {
@@ -184,9 +206,56 @@ impl Server {
         }
     }
 
+    /// Syscall `n` of `tid` arrived through `entry`, with arguments `args`
+    /// and registers `regs` (a shim call's may be stand-ins: entry.rs).
+    fn enter_syscall(
+        &mut self,
+        tid: Tid,
+        entry: Entry,
+        n: u64,
+        args: [u64; 6],
+        regs: UserRegs,
+        from: ThreadId,
+    ) -> Reply {
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.entry = entry;
+            if let Some(p) = self.procs.get_mut(&t.pid) {
+                match entry {
+                    Entry::Trap => p.syscalls.trapped += 1,
+                    Entry::Shim => p.syscalls.direct += 1,
+                }
+            }
+        }
+        let reply = self.syscall(tid, n, args, regs);
+        if self.trace {
+            self.trace_syscall(tid, n, args, &reply);
+        }
+        // execve from a second thread makes it the leader: its TID is now
+        // the PID.
+        let tid = self.by_kid.get(&from.0).copied().unwrap_or(tid);
+        self.finish_syscall(tid, reply, &regs)
+    }
+
+    /// The registers of `tid` at its syscall: `regs` themselves, unless
+    /// they are a shim call's stand-ins — then the thread's own, read from
+    /// the kernel while it waits in its call.
+    pub fn caller_regs(&self, tid: Tid, regs: &UserRegs) -> UserRegs {
+        if !entry::registers_unknown(regs) {
+            return *regs;
+        }
+        let Some(t) = self.tasks.get(&tid) else { return *regs };
+        crate::kthread::get_regs(t.kid).unwrap_or(*regs)
+    }
+
+    /// The registers `tid` resumes with when its syscall (registers `regs`)
+    /// returns `v`.
+    pub fn returning(&self, tid: Tid, regs: &UserRegs, v: u64) -> UserRegs {
+        let entry = self.tasks.get(&tid).map_or(Entry::Trap, |t| t.entry);
+        entry.returning(&self.caller_regs(tid, regs), v)
+    }
+
     /// `trace` on the kernel command line: one line per syscall, strace-like.
-    fn trace_syscall(&self, tid: Tid, regs: &UserRegs, reply: &Reply) {
-        let n = regs.rax;
+    fn trace_syscall(&self, tid: Tid, n: u64, a: [u64; 6], reply: &Reply) {
         let result = match reply {
             Reply::Value(v) if (*v as i64) < 0 && (*v as i64) > -4096 => {
                 alloc::format!("-1 {}", linux_server::linux::errno::Errno(-(*v as i64) as i32).name())
@@ -199,10 +268,10 @@ impl Server {
         rt::println!(
             "trace: [{tid}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {result}",
             linux_server::linux::sysno::name(n),
-            regs.rdi,
-            regs.rsi,
-            regs.rdx,
-            regs.r10
+            a[0],
+            a[1],
+            a[2],
+            a[3]
         );
     }
 
@@ -213,7 +282,10 @@ impl Server {
         let stopped = self.procs.get(&t.pid).is_some_and(|p| p.stopped);
         let busy = self.deliverable(tid) != 0 || t.saved_mask.is_some() || stopped;
         match reply {
-            Reply::Value(v) if busy => self.return_to_user(tid, UserRegs { rax: v, ..*regs }),
+            Reply::Value(v) if busy => {
+                let r = self.returning(tid, regs, v);
+                self.return_to_user(tid, r)
+            }
             Reply::Regs(r) if busy => self.return_to_user(tid, r),
             r => r,
         }
@@ -250,14 +322,10 @@ impl Server {
         }
         self.tasks.get_mut(&tid).expect("live").pending = None;
         let reply = self.finish_syscall(tid, reply, &p.regs);
-        let Some(kid) = self.tasks.get(&tid).map(|t| t.kid) else { return };
-        let msg = match reply {
-            Reply::Value(v) => value_msg(v),
-            Reply::Regs(r) => regs_msg(&r),
-            Reply::Msg(m) => m,
-            Reply::None => return,
-        };
-        self.outbox.push((kid, msg));
+        let Some((kid, entry)) = self.tasks.get(&tid).map(|t| (t.kid, t.entry)) else { return };
+        if let Some(msg) = answer(kid, reply, entry) {
+            self.outbox.push((kid, msg));
+        }
     }
 
     /// Schedule the parked syscall of `tid` to run again once the current
@@ -357,12 +425,11 @@ impl Server {
             self.fire_timers();
             if r.ok().is_ok() {
                 let reply = self.handle(&r);
-                next = match reply {
-                    Reply::Value(v) => Some((r.from, value_msg(v))),
-                    Reply::Regs(regs) => Some((r.from, regs_msg(&regs))),
-                    Reply::Msg(m) => Some((r.from, m)),
-                    Reply::None => None,
-                };
+                // A shim call is answered as one; anything else the thread
+                // sent (a trapped syscall, an exception) waits for an
+                // exception reply.
+                let entry = if r.msg.tag.kind() == kind::LINUX_DIRECT { Entry::Shim } else { Entry::Trap };
+                next = answer(r.from, reply, entry).map(|m| (r.from, m));
             }
             self.run_wakeups();
             self.retry_signal_threads();

@@ -25,6 +25,7 @@ use crate::trampoline;
 use abi::exception::UserRegs;
 use abi::ThreadId;
 use alloc::vec::Vec;
+use linux_server::entry::Entry;
 use linux_server::linux::errno::*;
 use linux_server::linux::signal::*;
 use linux_server::linux::sysno as nr;
@@ -355,21 +356,17 @@ impl Server {
     /// Send a reply to a thread now waiting for one (outside the message
     /// being handled).
     fn send_reply(&mut self, tid: Tid, r: Reply) {
-        let Some(kid) = self.tasks.get(&tid).map(|t| t.kid) else { return };
-        let msg = match r {
-            Reply::Value(v) => crate::server::value_msg(v),
-            Reply::Regs(regs) => crate::server::regs_msg(&regs),
-            Reply::Msg(m) => m,
-            Reply::None => return,
-        };
-        self.outbox.push((kid, msg));
+        let Some((kid, entry)) = self.tasks.get(&tid).map(|t| (t.kid, t.entry)) else { return };
+        if let Some(msg) = crate::server::answer(kid, r, entry) {
+            self.outbox.push((kid, msg));
+        }
     }
 
     /// A held answer can go out now.
     fn release_held(&mut self, tid: Tid, h: Held) {
         let regs = match (h, self.tasks.get(&tid).and_then(|t| t.pending)) {
             (Held::Regs(r), _) => r,
-            (Held::Value(v), Some(p)) => UserRegs { rax: v, ..p.regs },
+            (Held::Value(v), Some(p)) => self.returning(tid, &p.regs, v),
             (Held::Value(v), None) => {
                 self.send_reply(tid, Reply::Value(v));
                 return;
@@ -526,14 +523,13 @@ impl Server {
         let t = self.tasks.get_mut(&tid).expect("live");
         let held = t.held.take();
         let parked = t.pending.take();
+        let entry = t.entry;
         if in_ipc {
+            // Where the aborted syscall returns to.
+            let rip = entry.return_rip_after_abort(regs.rip);
             match (held, parked) {
-                // It completed: the thread gets its result (the kernel had
-                // rewound it to the syscall instruction).
-                (Some(Held::Value(v)), _) => {
-                    regs.rax = v;
-                    regs.rip += 2;
-                }
+                // It completed: the thread gets its result.
+                (Some(Held::Value(v)), _) => regs = entry.returning(&UserRegs { rip, ..regs }, v),
                 (Some(Held::Regs(r)), _) => regs = r,
                 // Still waiting: it is interrupted (or restarted).
                 (None, Some(p)) => {
@@ -541,7 +537,14 @@ impl Server {
                     if p.wait == Wait::Stopped {
                         regs = p.regs;
                     } else {
-                        return self.interrupted(tid, p.nr, UserRegs { rip: regs.rip + 2, ..p.regs }, None);
+                        // A trapped call's registers are the parked ones; a
+                        // shim call's are those the diversion brought (its
+                        // inputs intact: entry.rs).
+                        let at_call = match entry {
+                            Entry::Trap => p.regs,
+                            Entry::Shim => regs,
+                        };
+                        return self.interrupted(tid, p.nr, UserRegs { rip, ..at_call }, None);
                     }
                 }
                 (None, None) => {}
@@ -590,7 +593,8 @@ impl Server {
             Wait::Io { done } if done > 0 => Some(done),
             _ => None,
         };
-        let r = self.interrupted(tid, p.nr, p.regs, done);
+        let regs = self.caller_regs(tid, &p.regs);
+        let r = self.interrupted(tid, p.nr, regs, done);
         self.send_reply(tid, r);
     }
 
@@ -601,10 +605,9 @@ impl Server {
     /// SA_RESTART; when none runs (a stop), every call restarts except
     /// sigtimedwait. The handler's frame goes on top.
     fn interrupted(&mut self, tid: Tid, nr: u64, regs: UserRegs, done: Option<u64>) -> Reply {
-        let mut ctx = regs;
+        let entry = self.tasks.get(&tid).map_or(Entry::Trap, |t| t.entry);
         if let Some(d) = done {
-            ctx.rax = d;
-            return self.return_to_user(tid, ctx);
+            return self.return_to_user(tid, entry.returning(&regs, d));
         }
         let restart = match self.next_signal_for(tid).filter(|&s| self.has_handler(tid, s)) {
             Some(sig) => {
@@ -613,12 +616,7 @@ impl Server {
             }
             None => nr != nr::RT_SIGTIMEDWAIT,
         };
-        if restart {
-            ctx.rax = nr;
-            ctx.rip -= 2;
-        } else {
-            ctx.rax = EINTR.as_return();
-        }
+        let ctx = if restart { entry.restarting(&regs, nr) } else { entry.returning(&regs, EINTR.as_return()) };
         self.return_to_user(tid, ctx)
     }
 

@@ -62,10 +62,11 @@ impl Server {
         TtyAccess::Restart
     }
 
-    /// The reply that restarts syscall `nr` (its registers `regs` at the
-    /// trap) when the thread next runs.
-    pub fn restart_reply(nr: u64, regs: &UserRegs) -> Reply {
-        Reply::Regs(UserRegs { rax: nr, rip: regs.rip - 2, ..*regs })
+    /// The reply that restarts syscall `nr` of `tid` (its registers `regs`
+    /// at the call) when the thread next runs.
+    pub fn restart_reply(&self, tid: Tid, nr: u64, regs: &UserRegs) -> Reply {
+        let entry = self.tasks.get(&tid).map_or(Default::default(), |t| t.entry);
+        Reply::Regs(entry.restarting(&self.caller_regs(tid, regs), nr))
     }
 
     /// The terminal ioctls of the console.

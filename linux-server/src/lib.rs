@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+pub mod entry;
 pub mod exec;
 pub mod linux;
 pub mod mm;

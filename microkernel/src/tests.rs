@@ -10,7 +10,7 @@ use crate::thread::{FpuArea, MsgKind, RecvKind, State, SYSCALL_VECTOR};
 use abi::error::{Error, RECEIVE_PHASE};
 use abi::exception::{mr, reply};
 use abi::msg::kind;
-use abi::sysno::{self, create, exregs};
+use abi::sysno::{self, create, exregs, thread_state};
 use abi::utcb::offset;
 use abi::{Fpage, MsgTag, Rights, ThreadId, Timeout, Timeouts, TypedItem};
 
@@ -876,4 +876,46 @@ fn random_syscalls_never_break_the_kernel() {
         assert!(k.mapdb.check_invariants().is_ok());
     }
     assert!(k.counters.syscalls >= 10_000, "the campaign really ran ({} syscalls)", k.counters.syscalls);
+}
+
+#[test]
+fn restart_regs_replaces_a_callers_registers_and_abandons_its_ipc() {
+    let mut k = kernel();
+    let (server, _) = spawn(&mut k, 100);
+    let (client, cid) = spawn(&mut k, 50);
+    let f = k.frames.alloc(&mut k.mach).unwrap();
+    let sp = k.tcb(server).space.slot;
+    {
+        let (db, mut mmu) = k.mmu();
+        db.insert_root(&mut mmu, sp, 0x20_0000, f, Rights::RW).unwrap();
+    }
+    wait(&mut k, server, never());
+    let sid = k.tcb(server).id;
+    ipc(&mut k, client, sid, sid, never(), MsgTag::new(1, 1, 0), [5, 0, 0, 0, 0, 0]);
+    assert_eq!(k.current, Some(server));
+    assert!(k.tcb(client).state.in_ipc(), "the client waits for the reply");
+    let regs = abi::exception::UserRegs { rax: 77, rip: 0x40_1000, rsp: 0x7000_0000, r9: 9, ..Default::default() };
+    let mut mrs = [0u64; abi::exception::FRAME_WORDS + 1];
+    regs.to_mrs(&mut mrs);
+    let bytes: alloc::vec::Vec<u8> = mrs[1..].iter().flat_map(|w| w.to_le_bytes()).collect();
+    let space = k.tcb(server).space;
+    k.copy_to_user(space, 0x20_0000, &bytes).unwrap();
+    let len = bytes.len() as u64;
+    // A non-canonical RIP is refused and leaves the client in its IPC.
+    let mut bad = bytes.clone();
+    bad[7 * 8..8 * 8].copy_from_slice(&0x8000_0000_0000_0000u64.to_le_bytes());
+    k.copy_to_user(space, 0x20_1000 - bad.len() as u64, &bad).unwrap();
+    let r =
+        raw_syscall(&mut k, server, sysno::THREAD_STATE, [cid.0, thread_state::RESTART_REGS, 0x20_1000 - len, len, 0]);
+    assert_eq!(r, Error::InvalidArgument.code());
+    assert!(k.tcb(client).state.in_ipc());
+    let r = raw_syscall(&mut k, server, sysno::THREAD_STATE, [cid.0, thread_state::RESTART_REGS, 0x20_0000, len, 0]);
+    assert_eq!(r, 0);
+    let c = k.tcb(client);
+    assert_eq!(c.state, State::Ready, "the IPC is abandoned and the client runs again");
+    assert_eq!(
+        (c.frame.rax, c.frame.rip, c.frame.rsp, c.frame.r9),
+        (77, 0x40_1000, 0x7000_0000, 9),
+        "no Canceled code"
+    );
 }

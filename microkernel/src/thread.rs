@@ -250,11 +250,16 @@ impl Tcb {
         }
     }
 
+    /// Whether `set_user_regs` would take `r`.
+    pub fn user_regs_valid(r: &UserRegs) -> bool {
+        is_canonical(r.rip) && is_canonical(r.fs_base) && is_canonical(r.gs_base)
+    }
+
     /// Rewrite the user registers from `r`: segment selectors stay user ones,
     /// RFLAGS is sanitised. Fails, changing nothing, if RIP, FS or GS base
     /// are not canonical (loading them would fault in the kernel).
     pub fn set_user_regs(&mut self, r: &UserRegs) -> Result<(), ()> {
-        if !is_canonical(r.rip) || !is_canonical(r.fs_base) || !is_canonical(r.gs_base) {
+        if !Self::user_regs_valid(r) {
             return Err(());
         }
         let f = &mut self.frame;

@@ -477,7 +477,7 @@ impl<M: Machine> Kernel<M> {
                 }
                 self.copy_to_user(my_space, buf, &bytes).map_err(|_| Error::XferFault)
             }
-            thread_state::WRITE_REGS if len as usize >= REG_BYTES => {
+            op @ (thread_state::WRITE_REGS | thread_state::RESTART_REGS) if len as usize >= REG_BYTES => {
                 let mut bytes = [0u8; REG_BYTES];
                 match self.copy_from_user(my_space, buf, &mut bytes) {
                     Err(()) => Err(Error::XferFault),
@@ -487,7 +487,16 @@ impl<M: Machine> Kernel<M> {
                             *w = u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
                         }
                         let regs = abi::exception::UserRegs::from_mrs(&mrs);
-                        self.tcb_mut(slot).set_user_regs(&regs).map_err(|_| Error::InvalidArgument)
+                        if !crate::thread::Tcb::user_regs_valid(&regs) {
+                            Err(Error::InvalidArgument)
+                        } else {
+                            // Abandon the IPC first: aborting writes its
+                            // error code, which the new registers replace.
+                            if op == thread_state::RESTART_REGS && self.tcb(slot).state.in_ipc() {
+                                self.abort_ipc(slot);
+                            }
+                            self.tcb_mut(slot).set_user_regs(&regs).map_err(|_| Error::InvalidArgument)
+                        }
                     }
                 }
             }

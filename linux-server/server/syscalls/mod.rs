@@ -251,7 +251,7 @@ impl Server {
         // ERESTARTSYS (a background terminal access that sent SIGTTIN or
         // SIGTTOU): the call runs again once the process is continued.
         if r == Err(ERESTARTSYS) {
-            return Server::restart_reply(number, &regs);
+            return self.restart_reply(tid, number, &regs);
         }
         value(r)
     }

@@ -235,16 +235,16 @@ impl Server {
         let r = match code {
             ARCH_SET_FS | ARCH_SET_GS if !canonical => Err(EPERM),
             ARCH_SET_FS => {
+                regs = self.returning(tid, &regs, 0);
                 regs.fs_base = addr;
-                regs.rax = 0;
                 if let Some(t) = self.tasks.get_mut(&tid) {
                     t.fs_base = addr;
                 }
                 return Reply::Regs(regs);
             }
             ARCH_SET_GS => {
+                regs = self.returning(tid, &regs, 0);
                 regs.gs_base = addr;
-                regs.rax = 0;
                 return Reply::Regs(regs);
             }
             ARCH_GET_FS => self.write_u64(pid, addr, regs.fs_base).map(|_| 0),

@@ -278,7 +278,7 @@ impl Server {
         }
         match self.tty_check(tid, pid, sig) {
             crate::tty::TtyAccess::Allowed => None,
-            crate::tty::TtyAccess::Restart => Some(Server::restart_reply(call.0, &call.2)),
+            crate::tty::TtyAccess::Restart => Some(self.restart_reply(tid, call.0, &call.2)),
             crate::tty::TtyAccess::Denied(e) => Some(Reply::Value(e.as_return())),
         }
     }

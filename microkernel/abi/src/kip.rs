@@ -105,6 +105,10 @@ pub fn cmdline_arg<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
 }
 
 const _: () = assert!(core::mem::size_of::<Kip>() <= 4096);
+/// Where `root_server` sits in the KIP: the libc shim reads the
+/// linux-server's thread ID from there (libc-shim/overlay/arch/x86_64/l4shim.h).
+pub const ROOT_SERVER_OFFSET: usize = 56;
+const _: () = assert!(core::mem::offset_of!(Kip, root_server) == ROOT_SERVER_OFFSET);
 
 #[cfg(test)]
 mod tests {

@@ -57,6 +57,10 @@ pub mod kind {
     pub const PAGE_FAULT: u64 = 0xfffc;
     /// An interrupt: detail = IRQ line.
     pub const IRQ: u64 = 0xfffb;
+    /// Not the kernel's: a Linux syscall sent as a direct IPC by the libc
+    /// shim ("LX"); detail = syscall number, MR1..MR6 the arguments
+    /// (libc-shim/README.md).
+    pub const LINUX_DIRECT: u64 = 0x4c58;
 
     pub const fn label(kind: u64, detail: u32) -> u64 {
         (kind << 32) | detail as u64

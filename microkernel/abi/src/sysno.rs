@@ -106,4 +106,9 @@ pub mod thread_state {
     /// Read the processor time the thread has used: one u64, microseconds
     /// (counted in timer ticks).
     pub const READ_TIMES: u64 = 5;
+    /// Write the registers (as WRITE_REGS) and let the thread run from them:
+    /// an IPC it is in is abandoned without touching the new registers. How
+    /// a server answers a client's call with a whole new register state
+    /// (the libc shim's execve and rt_sigreturn, signal delivery).
+    pub const RESTART_REGS: u64 = 6;
 }
