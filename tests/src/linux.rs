@@ -399,8 +399,20 @@ impl BatchRun {
 /// (`scripts/run -- CMD`, whose console then carries just the command's
 /// output). `adds` (host path, guest path) go into both root file systems.
 pub fn compare_with_linux(cmds: &[Vec<&str>], adds: &[(PathBuf, &str)]) {
+    compare_variants_with_linux(cmds, adds, &[("", adds)]);
+}
+
+/// Like [`compare_with_linux`], but our system runs each command once per
+/// variant — (name, its own `adds`), e.g. the test programs built plainly
+/// and linked with the libc shim, put at the same guest paths — and every
+/// run must match native Linux's (which gets `linux_adds`).
+pub fn compare_variants_with_linux(
+    cmds: &[Vec<&str>],
+    linux_adds: &[(PathBuf, &str)],
+    variants: &[(&str, &[(PathBuf, &str)])],
+) {
     let mut batch = Batch::new().timeout(900);
-    for (host, guest) in adds {
+    for (host, guest) in linux_adds {
         batch = batch.add(host, guest);
     }
     for c in cmds {
@@ -408,29 +420,32 @@ pub fn compare_with_linux(cmds: &[Vec<&str>], adds: &[(PathBuf, &str)]) {
     }
     let linux = batch.run(System::Linux);
     linux.assert_complete();
-    let opts = RunOptions {
-        adds: adds.iter().map(|(host, guest)| (host.clone(), guest.to_string())).collect(),
-        timeout: 180,
-        ..RunOptions::default()
-    };
     let mut failures = Vec::new();
-    for (i, c) in cmds.iter().enumerate() {
-        let want = linux.get(i);
-        let got = run_command(System::Ours, c, &opts);
-        let out = got.output();
-        if got.status != want.status || out != want.output {
-            // The differing lines first: CI logs keep only the start of a failure.
-            failures.push(format!(
-                "{c:?}\n  lines only on linux (-) or only on ours (+):\n{}\n  linux: status {:?}\n{}\n  ours: status {:?}\n{}",
-                line_differences(&want.output, &out),
-                want.status,
-                want.output,
-                got.status,
-                got.describe()
-            ));
+    for (variant, adds) in variants {
+        let opts = RunOptions {
+            adds: adds.iter().map(|(host, guest)| (host.clone(), guest.to_string())).collect(),
+            timeout: 180,
+            ..RunOptions::default()
+        };
+        for (i, c) in cmds.iter().enumerate() {
+            let want = linux.get(i);
+            let got = run_command(System::Ours, c, &opts);
+            let out = got.output();
+            if got.status != want.status || out != want.output {
+                // The differing lines first: CI logs keep only the start of a failure.
+                failures.push(format!(
+                    "{c:?}{variant}\n  lines only on linux (-) or only on ours (+):\n{}\n  linux: status {:?}\n{}\n  ours: status {:?}\n{}",
+                    line_differences(&want.output, &out),
+                    want.status,
+                    want.output,
+                    got.status,
+                    got.describe()
+                ));
+            }
         }
     }
-    assert!(failures.is_empty(), "{} of {} commands differ:\n{}", failures.len(), cmds.len(), failures.join("\n\n"));
+    let runs = cmds.len() * variants.len();
+    assert!(failures.is_empty(), "{} of {runs} runs differ:\n{}", failures.len(), failures.join("\n\n"));
 }
 
 /// The lines of `a` missing from `b` ("- line") and of `b` missing from `a`

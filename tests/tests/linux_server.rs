@@ -7,7 +7,7 @@
 //! the same on both.
 
 use std::path::PathBuf;
-use system_tests::linux::{compare_with_linux, run_command, Outcome, RunOptions, System};
+use system_tests::linux::{compare_variants_with_linux, compare_with_linux, run_command, Outcome, RunOptions, System};
 use system_tests::root;
 
 fn fixtures() -> PathBuf {
@@ -18,9 +18,19 @@ fn tests_dir() -> PathBuf {
     root().join("build/linux-tests")
 }
 
+/// The same programs linked with the libc shim (libc-shim/build.sh).
+fn shim_tests_dir() -> PathBuf {
+    root().join("build/linux-tests-shim")
+}
+
 fn ours(argv: &[&str]) -> Outcome {
+    ours_with(&tests_dir(), argv)
+}
+
+/// `argv` on our system with `tests` (a build of tests/linux) at /tests.
+fn ours_with(tests: &std::path::Path, argv: &[&str]) -> Outcome {
     let opts = RunOptions {
-        adds: vec![(fixtures(), "/fixtures".to_string()), (tests_dir(), "/tests".to_string())],
+        adds: vec![(fixtures(), "/fixtures".to_string()), (tests.to_path_buf(), "/tests".to_string())],
         timeout: 180,
         ..RunOptions::default()
     };
@@ -110,7 +120,9 @@ fn system_dependent_commands_look_right() {
 /// Every program of tests/linux (build/linux-tests/MANIFEST) — the
 /// single-process ABI programs and the process programs (fork, exec, wait,
 /// signals, threads, a fork bomb, a kill storm) — gives the same output and
-/// exit status as on native Linux, in one Linux boot.
+/// exit status as on native Linux, in one Linux boot; on our system both
+/// as built (trapping every syscall) and linked with the libc shim (direct
+/// IPC), each compared with the plain build on Linux.
 #[test]
 fn test_programs_match_native_linux() {
     let manifest = std::fs::read_to_string(tests_dir().join("MANIFEST")).expect("build/linux-tests/MANIFEST");
@@ -121,7 +133,47 @@ fn test_programs_match_native_linux() {
         .map(|p| format!("/tests/{p}"))
         .collect();
     let cmds: Vec<Vec<&str>> = programs.iter().map(|p| vec![p.as_str()]).collect();
-    compare(&cmds);
+    let plain = [(fixtures(), "/fixtures"), (tests_dir(), "/tests")];
+    let shim = [(fixtures(), "/fixtures"), (shim_tests_dir(), "/tests")];
+    compare_variants_with_linux(&cmds, &plain, &[("", &plain), (" (libc shim)", &shim)]);
+}
+
+/// The counters of /proc/<pid>/status ("SyscallsTrapped", "SyscallsDirect")
+/// in tests/linux/ours/syscall_counts, which calls into every syscall family
+/// (and forks, vforks, starts a thread, catches a signal, execs): built
+/// plainly, every call traps; linked with the libc shim, not one does — in
+/// the process, its forked child and the image it execs.
+#[test]
+fn libc_shim_programs_make_no_trapped_syscalls() {
+    let counts = |tests: PathBuf| -> Vec<(String, u64, u64)> {
+        let o = ours_with(&tests, &["/tests/syscall_counts"]);
+        assert_eq!(o.status, Some(0), "{}", o.describe());
+        let parsed: Vec<(String, u64, u64)> = o
+            .output()
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.strip_prefix("counts ")?.split_whitespace();
+                let who = w.next()?.to_string();
+                let t = w.next()?.strip_prefix("trapped=")?.parse().ok()?;
+                let d = w.next()?.strip_prefix("direct=")?.parse().ok()?;
+                Some((who, t, d))
+            })
+            .collect();
+        let who: Vec<&str> = parsed.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(who, ["child", "exec", "main"], "{}", o.describe());
+        parsed
+    };
+    for (who, trapped, direct) in counts(shim_tests_dir()) {
+        assert_eq!(trapped, 0, "{who}: a shim-linked program trapped {trapped} syscalls");
+        assert!(direct >= 3, "{who}: only {direct} direct calls counted");
+        if who == "main" {
+            assert!(direct >= 80, "main made {direct} direct calls, expected every family");
+        }
+    }
+    for (who, trapped, direct) in counts(tests_dir()) {
+        assert_eq!(direct, 0, "{who}: a plain build made {direct} direct calls");
+        assert!(trapped >= 3, "{who}: only {trapped} trapped calls counted");
+    }
 }
 
 #[test]
