@@ -19,6 +19,21 @@
 	syscall
 .endm
 
+/* r12..r15 are callee-saved in the C ABI but carry MR3..MR6. */
+.macro L4SHIM_SAVE_MRS
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+.endm
+
+.macro L4SHIM_RESTORE_MRS
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+.endm
+
 /* RAX = the Linux result of the call just made (-ENOSYS if the IPC failed). */
 .macro L4SHIM_RESULT
 	test %rax, %rax

@@ -15,10 +15,7 @@ __clone:
 	sub $16, %rsi
 	mov %rdi, (%rsi)		/* fn */
 	mov %rcx, 8(%rsi)		/* arg */
-	push %r12
-	push %r13
-	push %r14
-	push %r15
+	L4SHIM_SAVE_MRS
 	mov %r9, %r14			/* MR5 = tls */
 	mov %rdx, %r9			/* MR1 = flags */
 	mov %rsi, %r10			/* MR2 = stack */
@@ -30,10 +27,7 @@ __clone:
 	jnz 1f
 	test %r9, %r9
 	jz 2f
-1:	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
+1:	L4SHIM_RESTORE_MRS
 	L4SHIM_RESULT
 	ret
 2:	/* the child, on its own stack */

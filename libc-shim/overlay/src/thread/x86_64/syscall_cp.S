@@ -24,10 +24,7 @@ __cp_begin:
 	mov (%rdi), %eax
 	test %eax, %eax
 	jnz __cp_cancel
-	push %r12
-	push %r13
-	push %r14
-	push %r15
+	L4SHIM_SAVE_MRS
 	mov %esi, %r11d			/* nr */
 	mov %r9, %r13			/* MR4 = x */
 	mov %r8, %r12			/* MR3 = w */
@@ -46,10 +43,7 @@ __cp_begin:
 	mov $0x80000000, %eax
 	syscall
 __cp_end:
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
+	L4SHIM_RESTORE_MRS
 	L4SHIM_RESULT
 	ret
 __cp_cancel:
