@@ -34,10 +34,6 @@ impl<M: Machine> Kernel<M> {
         if recv_timeout == Timeout::Zero {
             return false;
         }
-        // IPC restrictions are checked by the general path.
-        if c.send_only_to.is_some() {
-            return false;
-        }
         // A reply-and-wait whose receive would not block: someone is queued.
         if from.is_any() && (!c.sendq.is_empty() || self.irq_pending_for(cur)) {
             return false;
@@ -64,6 +60,12 @@ impl<M: Machine> Kernel<M> {
             _ => return false,
         };
         if d.deadline.is_some() || d.halted || dest == cur {
+            return false;
+        }
+        // An IPC restriction that forbids this partner: the general path
+        // reports it. (A Linux thread calling its server passes: the
+        // libc shim's calls.)
+        if c.send_only_to.is_some_and(|allowed| allowed != d.space) {
             return false;
         }
         // Switching down in priority: a ready thread above the partner runs

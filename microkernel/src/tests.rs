@@ -743,9 +743,15 @@ fn restricted_thread_may_send_only_to_its_server() {
     wait(&mut k, other, never());
     ipc(&mut k, p, oid, ThreadId::NIL, never(), MsgTag(0), [0; 6]);
     assert_eq!(k.tcb(p).frame.rax, Error::NoPermission.code());
+    // A call in the fastpath's shape is refused just the same.
+    ipc(&mut k, p, oid, oid, never(), MsgTag(0), [0; 6]);
+    assert_eq!(k.tcb(p).frame.rax, Error::NoPermission.code());
+    assert_eq!(k.tcb(other).state, State::Receiving { from: ThreadId::ANY, kind: RecvKind::Normal });
     wait(&mut k, server, never());
+    let fast = k.counters.ipc_fast;
     ipc(&mut k, p, sid, sid, never(), MsgTag(0), [0; 6]);
-    assert_eq!(k.current, Some(server), "sending to the server works");
+    assert_eq!(k.current, Some(server), "calling the server works");
+    assert_eq!(k.counters.ipc_fast, fast + 1, "and takes the fastpath (the libc shim's calls)");
 }
 
 #[test]
