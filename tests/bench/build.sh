@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Build the lmbench-style benchmark programs: every progs/*.c becomes a
 # static musl binary OUTDIR/<name> (hello is the tiny program lat_proc
-# execs), and run-all is copied to OUTDIR/run-all (mode 0755). Idempotent; a
-# program is rebuilt only when its source, progs/bench.h or this script is
-# newer than the binary.
+# execs), and run-all is copied to OUTDIR/run-all (mode 0755). MUSL_GCC
+# names the compiler (default musl-gcc; build/libc-shim/shim-gcc gives the
+# libc-shim variant, whose system calls are direct IPC to the linux-server).
+# Idempotent; a program is rebuilt only when its source, progs/bench.h, this
+# script or the compiler driver is newer than the binary.
 #
-# usage: tests/bench/build.sh OUTDIR
+# usage: [MUSL_GCC=CC] tests/bench/build.sh OUTDIR
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -17,14 +19,14 @@ out="$1"
 mkdir -p "$out"
 CC="${MUSL_GCC:-musl-gcc}"
 CFLAGS=(-static -O2 -Wall -Werror -std=gnu11)
-command -v "$CC" >/dev/null || { echo "build.sh: $CC not found (apt-get install musl-tools)" >&2; exit 1; }
+cc_path="$(command -v "$CC")" || { echo "build.sh: $CC not found (apt-get install musl-tools)" >&2; exit 1; }
 
 built=0
 for src in "$here"/progs/*.c; do
     name="$(basename "$src" .c)"
     bin="$out/$name"
     if [ -f "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$here/progs/bench.h" ] \
-        && [ "$bin" -nt "$here/build.sh" ]; then
+        && [ "$bin" -nt "$here/build.sh" ] && [ "$bin" -nt "$cc_path" ]; then
         continue
     fi
     "$CC" "${CFLAGS[@]}" -o "$bin.tmp" "$src"

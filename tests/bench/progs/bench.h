@@ -27,6 +27,14 @@
  * of min_n units and the calibration runs come first and are not reported. A row may bound N (min_n/max_n,
  * and qmin_n/qmax_n in quick mode).
  *
+ * bench_done() then prints, on a system whose /proc/self/status has the
+ * "SyscallsTrapped:" and "SyscallsDirect:" lines (ours; not Linux), how the
+ * measuring process's own system calls reached the server:
+ *
+ *     @bench-syscalls <program> trapped=<T> direct=<D>
+ *
+ * (D is the libc shim's direct IPC calls; children are not counted).
+ *
  * Nothing but @bench lines goes to stdout. Errors go to stderr as
  * "<program>: <what> failed: <strerror> (errno N)" and the program exits 1
  * after killing and reaping its children. A safety alarm (240 s, 60 s with
@@ -392,10 +400,18 @@ B_FN void bench_init(int argc, char **argv, const char *name)
     alarm(bench_quick ? BENCH_SAFETY_SECS_QUICK : BENCH_SAFETY_SECS_FULL);
 }
 
-/* Kill and reap whatever children are left, then the program's status. */
+/* Kill and reap whatever children are left, print this process's system
+ * call counters where the system has them (our /proc/self/status), then the
+ * program's status. */
 B_FN int bench_done(void)
 {
     bench_kill_children();
+    long long trapped = bench_file_value("/proc/self/status", "SyscallsTrapped:");
+    long long direct = bench_file_value("/proc/self/status", "SyscallsDirect:");
+    if (trapped >= 0 && direct >= 0) {
+        printf("@bench-syscalls %s trapped=%lld direct=%lld\n", bench_name, trapped, direct);
+        fflush(stdout);
+    }
     return 0;
 }
 

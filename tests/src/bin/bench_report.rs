@@ -1,18 +1,21 @@
 //! bench_report: turns the raw outputs of one `scripts/bench` run into the
 //! report — a Markdown file with, per QEMU mode, the lmbench-style table
-//! (native Linux, ours, ratio, switches per operation), the paper's pipe
-//! table (Table 4 layout) and the goals; and an SVG chart of the slowdowns
-//! (the paper's lmbench figure).
+//! (native Linux, ours with trapped system calls, ratio, ours with the libc
+//! shim, switches per operation), trapped vs direct system calls, the
+//! paper's pipe table (Table 4 layout) and the goals; and an SVG chart of the
+//! slowdowns (the paper's lmbench figure).
 //!
 //!   bench_report RAW_DIR OUT.md OUT.svg
 //!
 //! RAW_DIR holds `meta` (`key: value` lines: date, qemu, host_cpu, modes,
-//! and `skipped_<mode>: reason`) and, per mode, `<mode>-ours.txt`,
-//! `<mode>-linux.txt` (consoles of /bench/run-all: `@bench ROW VALUE UNIT
-//! ops=N reps=R ctxt=C cr3=X` lines) and `<mode>-kernel.txt` (the kernel
-//! benchmarks: `bench: NAME ops=N cycles=C ns=T cr3=R mbps=M`). Every
-//! number in the report is parsed from these files; a row that is missing
-//! on one system says so instead of a number.
+//! and `skipped_<mode>: reason`) and, per mode, `<mode>-linux.txt`,
+//! `<mode>-ours.txt` (the musl-gcc binaries: trapped system calls) and
+//! `<mode>-ours-shim.txt` (the shim-gcc binaries: direct IPC) — consoles of
+//! run-all: `@bench ROW VALUE UNIT ops=N reps=R ctxt=C cr3=X` lines, and on
+//! ours `@bench-syscalls PROGRAM trapped=T direct=D` —, and
+//! `<mode>-kernel.txt` (the kernel benchmarks: `bench: NAME ops=N cycles=C
+//! ns=T cr3=R mbps=M`). Every number in the report is parsed from these
+//! files; a row that is missing on one system says so instead of a number.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -60,10 +63,37 @@ struct Row {
     cr3: Option<f64>,
 }
 
-/// `@bench` lines of a console, and the programs that failed.
-fn parse_suite(text: &str) -> (BTreeMap<String, Row>, Vec<String>, bool) {
+/// What one run of run-all printed.
+#[derive(Clone, Debug, Default)]
+struct Suite {
+    /// The `@bench` rows.
+    rows: BTreeMap<String, Row>,
+    /// `@bench-failed` lines (without the tag).
+    failed: Vec<String>,
+    /// `@bench-suite end` was printed.
+    complete: bool,
+    /// `@bench-syscalls`: program -> (trapped, direct) system calls of its
+    /// measuring process (ours only).
+    syscalls: BTreeMap<String, (u64, u64)>,
+}
+
+impl Suite {
+    /// Trapped and direct system calls summed over the programs, if any
+    /// program reported them.
+    fn syscall_totals(&self) -> Option<(u64, u64)> {
+        if self.syscalls.is_empty() {
+            return None;
+        }
+        Some(self.syscalls.values().fold((0, 0), |(t, d), (t1, d1)| (t + t1, d + d1)))
+    }
+}
+
+/// `@bench` lines of a console, the programs that failed and the system-call
+/// counters.
+fn parse_suite(text: &str) -> Suite {
     let mut rows = BTreeMap::new();
     let mut failed = Vec::new();
+    let mut syscalls = BTreeMap::new();
     let complete = text.contains("@bench-suite end");
     for line in text.lines() {
         let mut w = line.split_whitespace();
@@ -82,10 +112,24 @@ fn parse_suite(text: &str) -> (BTreeMap<String, Row>, Vec<String>, bool) {
                 rows.insert(name.to_string(), row);
             }
             Some("@bench-failed") => failed.push(line.trim_start_matches("@bench-failed").trim().to_string()),
+            Some("@bench-syscalls") => {
+                let Some(prog) = w.next() else { continue };
+                let (mut trapped, mut direct) = (None, None);
+                for kv in w {
+                    if let Some(v) = kv.strip_prefix("trapped=") {
+                        trapped = v.parse::<u64>().ok();
+                    } else if let Some(v) = kv.strip_prefix("direct=") {
+                        direct = v.parse::<u64>().ok();
+                    }
+                }
+                if let (Some(t), Some(d)) = (trapped, direct) {
+                    syscalls.insert(prog.to_string(), (t, d));
+                }
+            }
             _ => {}
         }
     }
-    (rows, failed, complete)
+    Suite { rows, failed, complete, syscalls }
 }
 
 /// `bench:` lines of the kernel benchmarks: name -> (ns per op, MB/s, CR3 loads per op).
@@ -135,10 +179,26 @@ fn opt(v: Option<f64>) -> String {
     v.map_or("–".to_string(), |v| format!("{v:.2}"))
 }
 
+/// A value of ours with its slowdown against Linux in brackets
+/// (`3.97 us (11.03×)`), or "failed" when ours has no result.
+fn with_ratio(linux: Option<&Row>, ours: Option<&Row>, higher_better: bool, unit: &str) -> String {
+    let Some(o) = ours else { return "failed".to_string() };
+    match linux.and_then(|l| slowdown(l, o, higher_better)) {
+        Some(s) => format!("{} {unit} ({s:.2}×)", fmt_value(o.value)),
+        None => format!("{} {unit}", fmt_value(o.value)),
+    }
+}
+
 struct Mode {
     name: String,
     linux: BTreeMap<String, Row>,
+    /// Ours, the musl-gcc binaries (trapped system calls).
     ours: BTreeMap<String, Row>,
+    /// Ours, the shim-gcc binaries (system calls as direct IPC).
+    shim: BTreeMap<String, Row>,
+    /// Trapped and direct system calls of the measuring processes: (trap
+    /// suite, shim suite).
+    syscalls: (Option<(u64, u64)>, Option<(u64, u64)>),
     kernel: BTreeMap<String, (f64, f64, f64)>,
     notes: Vec<String>,
 }
@@ -158,7 +218,8 @@ fn table(out: &mut String, m: &Mode) {
     for (row, label, higher) in ROWS {
         let l = m.linux.get(*row);
         let o = m.ours.get(*row);
-        let unit = l.or(o).map_or("", |r| r.unit.as_str());
+        let sh = m.shim.get(*row);
+        let unit = l.or(o).or(sh).map_or("", |r| r.unit.as_str());
         let show = |r: Option<&Row>| r.map_or("failed".to_string(), |r| fmt_value(r.value));
         let ratio = match (l, o) {
             (Some(l), Some(o)) => slowdown(l, o, *higher).map_or("–".into(), |s| format!("{s:.2}×")),
@@ -166,15 +227,72 @@ fn table(out: &mut String, m: &Mode) {
         };
         let _ = writeln!(
             out,
-            "| {label} [{}] | {} {unit} | {} {unit} | {ratio} | not yet | {} | {} | {} |",
+            "| {label} [{}] | {} {unit} | {} {unit} | {ratio} | {} | {} | {} | {} |",
             if *higher { "bw⁻¹" } else { "lat" },
             show(l),
             show(o),
+            with_ratio(l, sh, *higher, unit),
             opt(l.and_then(|r| r.ctxt)),
             opt(o.and_then(|r| r.ctxt)),
             opt(o.and_then(|r| r.cr3)),
         );
     }
+}
+
+/// `a − b` with its sign and relative to b: `−0.66 us (−14%)`.
+fn signed_diff(a: f64, b: f64, unit: &str) -> String {
+    let d = a - b;
+    let sign = |v: f64| if v < 0.0 { "−" } else { "+" };
+    let pct = d / b * 100.0;
+    format!("{}{} {unit} ({}{:.0}%)", sign(d), fmt_value(d.abs()), sign(pct), pct.abs())
+}
+
+/// The L4Linux paper's getpid (133 MHz Pentium): native Linux, L4Linux
+/// with the modified libc, L4Linux with the trampoline (µs).
+const PAPER_GETPID_US: (f64, f64, f64) = (1.68, 3.95, 5.66);
+
+/// Trapped against direct system calls: the null system call and the pipe
+/// rows on Linux, ours with the libc shim and ours trapped, the paper's
+/// getpid beside them, and how the measuring processes' calls went.
+fn syscall_path_table(out: &mut String, m: &Mode) {
+    let _ = writeln!(out, "| test | native Linux | ours, libc shim (1a) | ours, trapped (1b) | shim − trapped |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for row in ["null_syscall", "pipe_latency", "pipe_bandwidth"] {
+        let Some((_, label, higher)) = ROWS.iter().find(|r| r.0 == row) else { continue };
+        let (l, o, sh) = (m.linux.get(row), m.ours.get(row), m.shim.get(row));
+        let unit = l.or(o).or(sh).map_or("", |r| r.unit.as_str());
+        let diff = match (sh, o) {
+            (Some(sh), Some(o)) if o.value > 0.0 => signed_diff(sh.value, o.value, unit),
+            _ => "–".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} | {} | {diff} |",
+            l.map_or("failed".to_string(), |r| format!("{} {unit}", fmt_value(r.value))),
+            with_ratio(l, sh, *higher, unit),
+            with_ratio(l, o, *higher, unit),
+        );
+    }
+    let (n, libc, tramp) = PAPER_GETPID_US;
+    let _ = writeln!(
+        out,
+        "| *the paper: getpid, 133 MHz Pentium* | *{n:.2} us* | *{libc:.2} us ({:.2}×)* | *{tramp:.2} us ({:.2}×)* | *{}* |",
+        libc / n,
+        tramp / n,
+        signed_diff(libc, tramp, "us")
+    );
+    let share = |t: Option<(u64, u64)>| match t {
+        Some((t, d)) if t + d > 0 => format!("{d} of {} direct ({:.1}%)", t + d, d as f64 * 100.0 / (t + d) as f64),
+        Some(_) => "none counted".to_string(),
+        None => "no counters printed".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "\nThe system calls of the measuring processes (/proc/self/status, children not counted): shim suite {}; \
+         trap suite {}. The shim binaries' children run shim binaries too, except `sh` (busybox) in fork + sh -c.",
+        share(m.syscalls.1),
+        share(m.syscalls.0)
+    );
 }
 
 /// What one address-space switch costs in this mode, from the kernel rows:
@@ -232,7 +350,12 @@ fn pipe_table(out: &mut String, m: &Mode) {
         lat(m.linux.get("pipe_latency")),
         bw(m.linux.get("pipe_bandwidth"))
     );
-    let _ = writeln!(out, "| (1a) our pipe, libc shim | not yet | not yet |");
+    let _ = writeln!(
+        out,
+        "| (1a) our pipe, libc shim | {} | {} |",
+        lat(m.shim.get("pipe_latency")),
+        bw(m.shim.get("pipe_bandwidth"))
+    );
     let _ = writeln!(
         out,
         "| (1b) our pipe, trapped syscalls | {} | {} |",
@@ -284,16 +407,21 @@ fn goals(out: &mut String, m: &Mode) {
     }
 }
 
-/// The slowdown chart: one group of bars per test, one bar per mode.
+/// The slowdown chart: one group of bars per test, two bars per mode (ours
+/// trapped, solid; ours with the libc shim, pale).
 fn svg(modes: &[Mode]) -> String {
     let colors = ["#4477aa", "#ee6677", "#228833"];
-    let (left, bar, gap, width) = (230.0, 9.0, 8.0, 420.0);
-    let per_group = bar * modes.len() as f64 + gap;
+    // (mode index, variant, its rows)
+    let series: Vec<(usize, &str, &BTreeMap<String, Row>)> =
+        modes.iter().enumerate().flat_map(|(i, m)| [(i, "trap", &m.ours), (i, "shim", &m.shim)]).collect();
+    let (left, bar, gap, width) = (230.0, 7.0, 8.0, 420.0);
+    let per_group = bar * series.len() as f64 + gap;
     let height = 60.0 + per_group * ROWS.len() as f64 + 45.0;
-    let max = modes
+    let max = series
         .iter()
-        .flat_map(|m| {
-            ROWS.iter().filter_map(move |(r, _, h)| match (m.linux.get(*r), m.ours.get(*r)) {
+        .flat_map(|(i, _, ours)| {
+            let linux = &modes[*i].linux;
+            ROWS.iter().filter_map(move |(r, _, h)| match (linux.get(*r), ours.get(*r)) {
                 (Some(l), Some(o)) => slowdown(l, o, *h),
                 _ => None,
             })
@@ -311,16 +439,18 @@ fn svg(modes: &[Mode]) -> String {
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     let _ = writeln!(
         s,
-        "<text x=\"10\" y=\"18\" font-size=\"13\">Slowdown of our system against native Linux (same QEMU; shorter is better)</text>"
+        "<text x=\"10\" y=\"18\" font-size=\"13\">Slowdown against native Linux (same QEMU; shorter is better); pale: with the libc shim</text>"
     );
-    for (i, m) in modes.iter().enumerate() {
+    let opacity = |variant: &str| if variant == "shim" { 0.45 } else { 1.0 };
+    for (k, (i, variant, _)) in series.iter().enumerate() {
         let _ = writeln!(
             s,
-            "<rect x=\"{}\" y=\"28\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"37\">{}</text>",
-            10.0 + i as f64 * 150.0,
+            "<rect x=\"{}\" y=\"28\" width=\"10\" height=\"10\" fill=\"{}\" fill-opacity=\"{}\"/><text x=\"{}\" y=\"37\">{}, {variant}</text>",
+            10.0 + k as f64 * 110.0,
             colors[i % 3],
-            24.0 + i as f64 * 150.0,
-            m.name
+            opacity(variant),
+            24.0 + k as f64 * 110.0,
+            modes[*i].name
         );
     }
     let top = 50.0;
@@ -333,25 +463,26 @@ fn svg(modes: &[Mode]) -> String {
             y0 + per_group / 2.0,
             if *higher { "bw⁻¹" } else { "lat" }
         );
-        for (i, m) in modes.iter().enumerate() {
-            let y = y0 + i as f64 * bar;
-            match (m.linux.get(*row), m.ours.get(*row)) {
+        for (k, (i, variant, ours)) in series.iter().enumerate() {
+            let y = y0 + k as f64 * bar;
+            match (modes[*i].linux.get(*row), ours.get(*row)) {
                 (Some(l), Some(o)) => {
                     if let Some(v) = slowdown(l, o, *higher) {
                         let _ = writeln!(
                             s,
-                            "<rect x=\"{left}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"9\">{v:.2}</text>",
+                            "<rect x=\"{left}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{}\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"7\">{v:.2}</text>",
                             x(v) - left,
                             bar - 1.0,
                             colors[i % 3],
+                            opacity(variant),
                             x(v) + 3.0,
-                            y + bar - 2.0
+                            y + bar - 1.5
                         );
                     }
                 }
                 _ => {
                     let _ =
-                        writeln!(s, "<text x=\"{}\" y=\"{}\" font-size=\"9\">failed</text>", left + 3.0, y + bar - 2.0);
+                        writeln!(s, "<text x=\"{}\" y=\"{}\" font-size=\"7\">failed</text>", left + 3.0, y + bar - 1.5);
                 }
             }
         }
@@ -392,27 +523,44 @@ fn main() {
     let mut modes = Vec::new();
     let mut incomplete = false;
     for name in meta.get("modes").map_or("", |s| s.as_str()).split_whitespace() {
-        let (linux, lf, lc) = parse_suite(&read(&format!("{name}-linux.txt")));
-        let (ours, of, oc) = parse_suite(&read(&format!("{name}-ours.txt")));
+        let linux = parse_suite(&read(&format!("{name}-linux.txt")));
+        let ours = parse_suite(&read(&format!("{name}-ours.txt")));
+        let shim = parse_suite(&read(&format!("{name}-ours-shim.txt")));
         let kernel = parse_kernel(&read(&format!("{name}-kernel.txt")));
         let mut notes = Vec::new();
-        for (sys, failed, complete) in [("native Linux", lf, lc), ("ours", of, oc)] {
-            if !complete {
-                notes.push(format!(
-                    "the {sys} run did not complete (see {name}-{}.txt)",
-                    if sys == "ours" { "ours" } else { "linux" }
-                ));
+        for (sys, file, suite) in
+            [("native Linux", "linux", &linux), ("ours (trap)", "ours", &ours), ("ours (shim)", "ours-shim", &shim)]
+        {
+            if !suite.complete {
+                notes.push(format!("the {sys} run did not complete (see {name}-{file}.txt)"));
                 incomplete = true;
             }
-            for f in failed {
+            for f in &suite.failed {
                 notes.push(format!("on {sys}, {f}"));
+            }
+        }
+        // The shim suite is only worth its name if its calls went direct.
+        if let Some((t, d)) = shim.syscall_totals() {
+            if t > 0 {
+                notes.push(format!(
+                    "the shim suite's measuring processes trapped {t} of {} system calls (see {name}-ours-shim.txt)",
+                    t + d
+                ));
             }
         }
         if kernel.is_empty() {
             notes.push("the kernel benchmarks gave no results".into());
             incomplete = true;
         }
-        modes.push(Mode { name: name.to_string(), linux, ours, kernel, notes });
+        modes.push(Mode {
+            name: name.to_string(),
+            syscalls: (ours.syscall_totals(), shim.syscall_totals()),
+            linux: linux.rows,
+            ours: ours.rows,
+            shim: shim.rows,
+            kernel,
+            notes,
+        });
     }
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks against native Linux\n");
@@ -420,8 +568,11 @@ fn main() {
         md,
         "Generated by `scripts/bench` on {} — {}; host CPU: {}; guest machine: `-m 512M`, `-cpu max` (TCG) / \
          `-cpu host` (KVM); Linux: Debian's {} with `mitigations=off`. The same static binaries \
-         (tests/bench/progs) run on both systems in one run; each value is the median of the repetitions \
-         its program printed. Not edited by hand.\n",
+         (tests/bench/progs, musl-gcc) run on both systems in one run — on ours every system call traps \
+         (*ours (trap)*, the paper's row 1b) —, and the same sources linked with the libc shim (shim-gcc) \
+         run on ours in a boot of their own (*ours (shim)*: system calls as direct IPC to the linux-server, \
+         the paper's row 1a). Each value is the median of the repetitions its program printed. Not edited by \
+         hand.\n",
         meta.get("date").map_or("?", |s| s.as_str()),
         meta.get("qemu").map_or("?", |s| s.as_str()),
         meta.get("host_cpu").map_or("?", |s| s.as_str()),
@@ -434,7 +585,8 @@ fn main() {
     }
     let _ = writeln!(
         md,
-        "Ratio: ours / Linux for latencies, Linux / ours for bandwidths (a slowdown: > 1 means ours is slower). \
+        "Ratio: ours / Linux for latencies, Linux / ours for bandwidths (a slowdown: > 1 means ours is slower); \
+         the *ours (shim)* cells give theirs in brackets. \
          *ctxt/op*: context switches per operation from /proc/stat (ours: kernel thread switches, which include \
          the switches into the linux-server). *CR3 loads/op*: our kernel's address-space switches; under plain \
          TCG each costs a flush of QEMU's software TLB.\n"
@@ -449,6 +601,8 @@ fn main() {
             md.push('\n');
         }
         table(&mut md, m);
+        let _ = writeln!(md, "\n### Trapped against direct system calls\n");
+        syscall_path_table(&mut md, m);
         let _ = writeln!(md, "\n### Pipes and IPC (the paper's Table 4 layout)\n");
         pipe_table(&mut md, m);
         if m.name != "icount" {
@@ -464,5 +618,106 @@ fn main() {
     if incomplete {
         eprintln!("bench_report: some runs were incomplete (the report says which)");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINUX: &str = "@bench-suite begin\n\
+                         @bench null_syscall 0.500 us ops=100 reps=3 ctxt=0.00 cr3=-\n\
+                         @bench pipe_latency 10.000 us ops=10 reps=3 ctxt=2.00 cr3=-\n\
+                         @bench pipe_bandwidth 300.000 MB/s ops=10 reps=3 ctxt=2.00 cr3=-\n\
+                         @bench-suite end\n";
+    const TRAP: &str = "@bench-suite begin\n\
+                        @bench null_syscall 5.000 us ops=100 reps=3 ctxt=2.00 cr3=2.00\n\
+                        @bench-syscalls lat_syscall trapped=1000 direct=0\n\
+                        @bench pipe_latency 30.000 us ops=10 reps=3 ctxt=8.00 cr3=8.00\n\
+                        @bench pipe_bandwidth 600.000 MB/s ops=10 reps=3 ctxt=4.00 cr3=4.00\n\
+                        @bench-syscalls lat_pipe trapped=50 direct=0\n\
+                        @bench-suite end\n";
+    const SHIM: &str = "boot noise\n@bench-suite begin\n\
+                        @bench null_syscall 4.000 us ops=100 reps=3 ctxt=2.00 cr3=2.00\n\
+                        @bench-syscalls lat_syscall trapped=0 direct=1000\n\
+                        lat_pipe: read failed: Bad address (errno 14)\n\
+                        @bench-failed lat_pipe status 1\n\
+                        @bench pipe_bandwidth 500.000 MB/s ops=10 reps=3 ctxt=4.00 cr3=4.00\n\
+                        @bench-syscalls bw_pipe trapped=2 direct=48\n\
+                        @bench-suite end\n";
+
+    fn mode() -> Mode {
+        let (linux, ours, shim) = (parse_suite(LINUX), parse_suite(TRAP), parse_suite(SHIM));
+        Mode {
+            name: "icount".into(),
+            syscalls: (ours.syscall_totals(), shim.syscall_totals()),
+            linux: linux.rows,
+            ours: ours.rows,
+            shim: shim.rows,
+            kernel: BTreeMap::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn line<'a>(text: &'a str, start: &str) -> &'a str {
+        text.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("no line {start:?} in:\n{text}"))
+    }
+
+    #[test]
+    fn parses_rows_failures_and_syscall_counters() {
+        let s = parse_suite(SHIM);
+        assert!(s.complete);
+        assert_eq!(s.rows["null_syscall"].value, 4.0);
+        assert_eq!(s.rows["null_syscall"].cr3, Some(2.0));
+        assert!(!s.rows.contains_key("pipe_latency"));
+        assert_eq!(s.failed, ["lat_pipe status 1"]);
+        assert_eq!(s.syscalls["bw_pipe"], (2, 48));
+        assert_eq!(s.syscall_totals(), Some((2, 1048)));
+        assert_eq!(parse_suite(LINUX).syscall_totals(), None);
+        assert!(!parse_suite("@bench-suite begin\n@bench null_syscall 1.0 us\n").complete);
+    }
+
+    #[test]
+    fn shim_column_has_value_and_ratio_or_says_failed() {
+        let mut md = String::new();
+        table(&mut md, &mode());
+        let null = line(&md, "| null syscall ");
+        let cells: Vec<&str> = null.split('|').map(str::trim).collect();
+        assert_eq!(cells[3], "5.00 us");
+        assert_eq!(cells[4], "10.00×");
+        assert_eq!(cells[5], "4.00 us (8.00×)");
+        let pipe = line(&md, "| pipe latency ");
+        assert_eq!(pipe.split('|').map(str::trim).nth(5), Some("failed"));
+        // Bandwidth: the ratio is Linux / ours.
+        let bw = line(&md, "| pipe bandwidth ");
+        assert_eq!(bw.split('|').map(str::trim).nth(5), Some("500.0 MB/s (0.60×)"));
+        assert!(!md.contains("not yet"), "{md}");
+    }
+
+    #[test]
+    fn pipe_table_and_syscall_table_carry_the_shim() {
+        let m = mode();
+        let mut md = String::new();
+        pipe_table(&mut md, &m);
+        assert_eq!(line(&md, "| (1a) our pipe, libc shim"), "| (1a) our pipe, libc shim | failed | 500.0 MB/s |");
+        assert_eq!(line(&md, "| (1b) our pipe"), "| (1b) our pipe, trapped syscalls | 30.0 µs | 600.0 MB/s |");
+        let mut md = String::new();
+        syscall_path_table(&mut md, &m);
+        assert_eq!(
+            line(&md, "| null syscall"),
+            "| null syscall (getppid) | 0.50 us | 4.00 us (8.00×) | 5.00 us (10.00×) | −1.00 us (−20%) |"
+        );
+        assert!(line(&md, "| pipe latency").contains("| failed | 30.0 us (3.00×) | – |"), "{md}");
+        assert!(line(&md, "| *the paper").contains("*3.95 us (2.35×)*"), "{md}");
+        assert!(md.contains("shim suite 1048 of 1050 direct (99.8%); trap suite 0 of 1050 direct (0.0%)"), "{md}");
+    }
+
+    #[test]
+    fn chart_has_a_bar_per_mode_and_variant() {
+        let svg = svg(&[mode()]);
+        assert!(svg.contains(">icount, trap</text>") && svg.contains(">icount, shim</text>"), "{svg}");
+        // null syscall: 10× trapped, 8× shim; pipe latency: the shim failed.
+        assert!(svg.contains(">10.00</text>") && svg.contains(">8.00</text>"), "{svg}");
+        assert!(svg.contains(">failed</text>"), "{svg}");
     }
 }
