@@ -75,6 +75,46 @@ pub struct Kip {
     pub modules: [ModuleDesc; MAX_MODULES],
     /// The kernel command line (NUL-terminated).
     pub cmdline: [u8; CMDLINE_LEN],
+    /// How address spaces are tagged in the TLB ([`TlbMode`] as a number).
+    pub tlb_mode: u32,
+    /// Window slots that hold small spaces (bit `n` = slot `n`).
+    pub small_slots: u32,
+}
+
+/// How the kernel keeps TLB entries of several address spaces apart: the
+/// `tlb=` command-line choice, or by default the best the CPU offers (PCID,
+/// else small spaces when it has protection keys, else plain).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum TlbMode {
+    /// Untagged: every address-space switch loads CR3 and flushes the TLB.
+    Plain = 0,
+    /// Each space has a PCID; switches keep the other spaces' entries.
+    Pcid = 1,
+    /// Small spaces share the window of every page table and are told apart
+    /// by protection keys; switching to one loads no CR3.
+    Small = 2,
+}
+
+impl TlbMode {
+    pub fn from_u32(v: u32) -> Option<TlbMode> {
+        match v {
+            0 => Some(TlbMode::Plain),
+            1 => Some(TlbMode::Pcid),
+            2 => Some(TlbMode::Small),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            TlbMode::Plain => "plain",
+            TlbMode::Pcid => "pcid",
+            TlbMode::Small => "small",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<TlbMode> {
+        [TlbMode::Plain, TlbMode::Pcid, TlbMode::Small].into_iter().find(|m| m.name() == s)
+    }
 }
 
 impl Kip {
@@ -96,6 +136,10 @@ impl Kip {
     /// The value of `key=value` on the kernel command line.
     pub fn cmdline_arg(&self, key: &str) -> Option<&str> {
         crate::kip::cmdline_arg(self.cmdline(), key)
+    }
+
+    pub fn tlb(&self) -> TlbMode {
+        TlbMode::from_u32(self.tlb_mode).unwrap_or(TlbMode::Plain)
     }
 }
 
@@ -119,5 +163,16 @@ mod tests {
         assert_eq!(super::cmdline_arg(c, "tlb"), Some("small"));
         assert_eq!(super::cmdline_arg(c, "quiet"), None);
         assert_eq!(super::cmdline_arg(c, "te"), None);
+    }
+
+    #[test]
+    fn tlb_mode_names_round_trip() {
+        use super::TlbMode;
+        for m in [TlbMode::Plain, TlbMode::Pcid, TlbMode::Small] {
+            assert_eq!(TlbMode::from_name(m.name()), Some(m));
+            assert_eq!(TlbMode::from_u32(m as u32), Some(m));
+        }
+        assert_eq!(TlbMode::from_name("fast"), None);
+        assert_eq!(TlbMode::from_u32(3), None);
     }
 }

@@ -51,4 +51,32 @@ pub mod window {
     pub const PAGER_PHYS_BASE: u64 = PAGER_SLOT + SLOT_SIZE / 2;
     /// The second initial server's slot (linux-server, or a kernel test task).
     pub const SERVER_SLOT: u64 = super::WINDOW_BASE + SLOT_SIZE;
+    /// Number of slots; the last one holds the KIP and is no space's.
+    pub const SLOTS: u32 = 8;
+    /// Slots a privileged creator may give a new small space
+    /// (`create::small_slot`); 0 and 1 are the initial servers'.
+    pub const FREE_SLOTS: core::ops::Range<u32> = 2..7;
+
+    /// The window slot `va` lies in, if it lies in the window.
+    pub const fn slot_of(va: u64) -> Option<u32> {
+        if va >= super::WINDOW_BASE && va < super::USER_END {
+            Some(((va - super::WINDOW_BASE) / SLOT_SIZE) as u32)
+        } else {
+            None
+        }
+    }
+
+    /// Start of slot `n`.
+    pub const fn slot_base(n: u32) -> u64 {
+        super::WINDOW_BASE + n as u64 * SLOT_SIZE
+    }
+
+    /// The protection key of the small space in slot `n` (`tlb=small`):
+    /// keys 1..=7. Large spaces' pages carry key 0.
+    pub const fn pkey_of_slot(n: u32) -> u8 {
+        n as u8 + 1
+    }
+
+    /// The protection key of the KIP, readable by every space.
+    pub const KIP_PKEY: u8 = 15;
 }

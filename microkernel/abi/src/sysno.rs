@@ -38,6 +38,18 @@ pub mod create {
     /// With a new space only: the space is privileged (may create threads and
     /// spaces, configure threads, control IRQs). Only a privileged creator may ask.
     pub const PRIVILEGED: u64 = 1 << 9;
+    /// With a new space only, privileged creators only: bits 10..12 hold
+    /// window slot + 1 (`abi::window::FREE_SLOTS`) for a *small* space whose
+    /// memory lies in that slot. Under `tlb=small` the space shares every
+    /// page table's window and switching to it loads no CR3; in the other
+    /// modes it is an ordinary space.
+    pub const SMALL_SLOT_SHIFT: u32 = 10;
+    pub const SMALL_SLOT_MASK: u64 = 7 << SMALL_SLOT_SHIFT;
+
+    /// The flag bits asking for a small space in window slot `n`.
+    pub const fn small_slot(n: u32) -> u64 {
+        ((n as u64 + 1) << SMALL_SLOT_SHIFT) & SMALL_SLOT_MASK
+    }
 }
 
 /// `THREAD_CONFIG` fields (rsi); the value is in rdx.
