@@ -13,6 +13,7 @@ use crate::arch::{cpu, entry, gdt, idt, pic, pit, rtc};
 use crate::layout::{self, phys_to_virt, PHYS_BASE, PHYS_MAP_MAX};
 use crate::physmem::RealMachine;
 use abi::kip::{Kip, MemType, API_VERSION, KIP_MAGIC};
+use abi::sysno::create::{small_slot, PRIVILEGED};
 use abi::ThreadId;
 use elfload::{Limits, Plan};
 use microkernel::frame_alloc::FrameAllocator;
@@ -21,6 +22,7 @@ use microkernel::multiboot::BootInfo;
 use microkernel::paging::{self, Attrs, PageSize, LARGE_PAGE_SIZE};
 use microkernel::phys::PhysMem;
 use microkernel::ranges::RangeSet;
+use microkernel::tlb::{self, PcidTable, TlbFeatures, TlbMode};
 
 /// Timer frequency.
 pub const HZ: u64 = 1000;
@@ -103,7 +105,7 @@ pub fn boot(magic: u32, mbi: u32) -> Kernel<RealMachine> {
 
     // ---- the kernel's page tables ----
     let root = frames.alloc(&mut mach).expect("out of frames");
-    let kernel_rw = Attrs { user: false, writable: true, executable: false, global: true };
+    let kernel_rw = Attrs { user: false, writable: true, executable: false, global: true, pkey: 0 };
     let mut alloc = |m: &mut RealMachine| frames.alloc(m);
     let mut pa = 0;
     while pa < ram_end.next_multiple_of(LARGE_PAGE_SIZE) {
@@ -132,7 +134,19 @@ pub fn boot(magic: u32, mbi: u32) -> Kernel<RealMachine> {
 
     // ---- the CPU ----
     let features = cpu::features();
-    cpu::init(&features);
+    let offered = TlbFeatures { pcid: features.pcid, invpcid: features.invpcid, pku: features.pku };
+    let (tlb_mode, refused) = tlb::choose(abi::kip::cmdline_arg(cmdline, "tlb"), offered);
+    if let Some(why) = refused {
+        log::warn!("tlb={}: {why}; using tlb={}", abi::kip::cmdline_arg(cmdline, "tlb").unwrap_or(""), tlb_mode.name());
+    }
+    cpu::init(&features, tlb_mode);
+    mach.tlb = tlb_mode;
+    mach.invpcid = features.invpcid;
+    mach.kernel_root = root;
+    mach.loaded_root = root;
+    if tlb_mode == TlbMode::Pcid {
+        mach.pcids = Some(PcidTable::new());
+    }
     gdt::init();
     idt::init();
     entry::init_syscall();
@@ -142,13 +156,15 @@ pub fn boot(magic: u32, mbi: u32) -> Kernel<RealMachine> {
     let tick_us = pit::start_tick(HZ);
     let model = core::str::from_utf8(&features.model).unwrap_or("?").trim_end_matches('\0');
     log::info!(
-        "cpu: {model}; tsc {} MHz; smep {} smap {} pcid {} pku {}; timer {} Hz",
+        "cpu: {model}; tsc {} MHz; smep {} smap {} pcid {} invpcid {} pku {}; timer {} Hz; tlb={}",
         tsc_hz / 1_000_000,
         features.smep,
         features.smap,
         features.pcid,
+        features.invpcid,
         features.pku,
-        HZ
+        HZ,
+        tlb_mode.name()
     );
 
     // ---- the kernel interface page ----
@@ -194,6 +210,7 @@ pub fn boot(magic: u32, mbi: u32) -> Kernel<RealMachine> {
     }
 
     let mut k = Kernel::new(mach, frames, root, kip_frame, tick_us);
+    k.set_tlb_mode(tlb_mode).expect("no memory for the small-space window");
     k.mxcsr_mask = cpu::mxcsr_mask();
     for &(s, e) in free.ranges().iter().chain(modules.ranges()) {
         k.sigma0_ranges.push((s, e));
@@ -241,7 +258,7 @@ pub fn boot(magic: u32, mbi: u32) -> Kernel<RealMachine> {
 fn start_root_pager(k: &mut Kernel<RealMachine>, image: &[u8]) -> ThreadId {
     let plan = Plan::parse(image, &SERVER_LIMITS).unwrap_or_else(|e| panic!("root pager: {e}"));
     let id = k
-        .create_thread(None, ThreadId::NIL, ThreadId::NIL, layout::PAGER_UTCB, abi::sysno::create::PRIVILEGED | 250)
+        .create_thread(None, ThreadId::NIL, ThreadId::NIL, layout::PAGER_UTCB, PRIVILEGED | small_slot(0) | 250)
         .expect("root pager thread");
     let slot = k.slot_of(id).expect("just created");
     let space = k.tcb(slot).space;
@@ -268,7 +285,7 @@ fn start_root_pager(k: &mut Kernel<RealMachine>, image: &[u8]) -> ThreadId {
 fn start_root_server(k: &mut Kernel<RealMachine>, image: &[u8], pager: ThreadId) -> ThreadId {
     let plan = Plan::parse(image, &SERVER_LIMITS).unwrap_or_else(|e| panic!("root server: {e}"));
     let id = k
-        .create_thread(None, pager, ThreadId::NIL, layout::SERVER_UTCB, abi::sysno::create::PRIVILEGED | 200)
+        .create_thread(None, pager, ThreadId::NIL, layout::SERVER_UTCB, PRIVILEGED | small_slot(1) | 200)
         .expect("root server thread");
     let slot = k.slot_of(id).expect("just created");
     start(k, slot, plan.entry);

@@ -5,7 +5,9 @@ use crate::arch::{cpu, pic, serial};
 use crate::layout::phys_to_virt;
 use microkernel::kernel::Machine;
 use microkernel::phys::PhysMem;
-use microkernel::thread::FpuArea;
+use microkernel::space::Space;
+use microkernel::thread::{FpuArea, SpaceRef};
+use microkernel::tlb::{PcidTable, TlbMode};
 
 /// The machine as the kernel logic sees it, and what the exit path last
 /// loaded into the CPU (so it only reloads what changes).
@@ -20,6 +22,21 @@ pub struct RealMachine {
     pub user_gs_base: u64,
     /// CR0.TS is clear (the running thread owns the FPU).
     pub fpu_enabled: bool,
+    /// How spaces are tagged in the TLB, and what the CPU offers for it.
+    pub tlb: TlbMode,
+    pub invpcid: bool,
+    /// The kernel's own PML4 (PCID 0): loaded when the loaded space ends.
+    pub kernel_root: u64,
+    /// The PML4 and PCID in CR3 now.
+    pub loaded_root: u64,
+    pub loaded_pcid: u16,
+    /// PKRU now (`tlb=small`).
+    pub pkru: u32,
+    /// Who holds which PCID (`tlb=pcid`; created once the heap exists).
+    pub pcids: Option<PcidTable>,
+    /// CR3 loads made outside the exit path (a loaded space ended), for the
+    /// counters.
+    pub other_cr3_loads: u64,
 }
 
 impl RealMachine {
@@ -68,11 +85,33 @@ impl PhysMem for RealMachine {
 }
 
 impl Machine for RealMachine {
-    fn flush_page(&mut self, root: u64, va: u64) {
-        // Without tagged TLBs only the loaded space can hold stale entries;
-        // every other space is flushed by the CR3 load that switches to it.
-        if cpu::cr3() & !0xfff == root {
+    fn flush_page(&mut self, space: &mut Space, va: u64) {
+        // Untagged, only the loaded space can hold stale entries: every
+        // other space is flushed by the CR3 load that switches to it. A small
+        // space's window is in every page table, so whatever is loaded may
+        // cache it. With PCIDs, a space that is not loaded keeps its entries
+        // under its tag: INVPCID reaches them, or its next load flushes.
+        if self.loaded_root == space.root || (self.tlb == TlbMode::Small && space.small_slot.is_some()) {
             cpu::invlpg(va);
+        } else if self.tlb == TlbMode::Pcid && space.pcid != 0 {
+            if self.invpcid {
+                cpu::invpcid_address(space.pcid, va);
+            } else {
+                space.tlb_stale = true;
+            }
+        }
+    }
+    fn space_ended(&mut self, sref: SpaceRef, space: &Space) {
+        if self.loaded_root == space.root {
+            // Its PML4 is about to be freed; a small space may run next,
+            // which loads no CR3 of its own.
+            cpu::set_cr3(self.kernel_root);
+            self.loaded_root = self.kernel_root;
+            self.loaded_pcid = 0;
+            self.other_cr3_loads += 1;
+        }
+        if let Some(p) = self.pcids.as_mut() {
+            p.release(sref, space.pcid);
         }
     }
     fn irq_mask(&mut self, irq: u32) {

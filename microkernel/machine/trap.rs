@@ -9,6 +9,7 @@ use crate::arch::{cpu, entry, gdt, pic};
 use crate::physmem::RealMachine;
 use microkernel::kernel::Kernel;
 use microkernel::thread::Frame;
+use microkernel::tlb::{self, TlbMode};
 
 static KERNEL: spin::Mutex<Option<Kernel<RealMachine>>> = spin::Mutex::new(None);
 
@@ -54,16 +55,44 @@ fn prepare_exit(k: &mut Kernel<RealMachine>, kind: Entry) -> Option<*const Frame
     };
     let t = k.threads.get(slot).expect("current thread is live");
     let sref = t.space;
-    let space = k.spaces.get(sref.slot).expect("space of a live thread");
-    if cpu::cr3() & !0xfff != space.root {
-        cpu::set_cr3(space.root);
-        k.counters.cr3_loads += 1;
+    let space = k.spaces.get_mut(sref.slot).expect("space of a live thread");
+    let m = &mut k.mach;
+    k.counters.cr3_loads += core::mem::take(&mut m.other_cr3_loads);
+    // A small space is in every page table: it runs in whichever is loaded.
+    let small = m.tlb == TlbMode::Small && space.small_slot.is_some();
+    if !small && m.loaded_root != space.root {
+        let (cr3, pcid, flushes) = match m.tlb {
+            TlbMode::Pcid => {
+                let pcids = m.pcids.as_mut().expect("PCID table in tlb=pcid");
+                let (pcid, fresh) = pcids.tag(sref, space.pcid, m.loaded_pcid);
+                let keep = !fresh && !space.tlb_stale;
+                space.pcid = pcid;
+                space.tlb_stale = false;
+                (space.root | pcid as u64 | (keep as u64) << 63, pcid, !keep)
+            }
+            TlbMode::Plain | TlbMode::Small => (space.root, 0, true),
+        };
+        cpu::set_cr3(cr3);
+        m.loaded_root = space.root;
+        m.loaded_pcid = pcid;
+        let c = &mut k.counters;
+        c.cr3_loads += 1;
+        c.tlb_full_flushes += flushes as u64;
         match kind {
-            Entry::Syscall => k.counters.cr3_on_syscall += 1,
-            Entry::Exception => k.counters.cr3_on_exception += 1,
-            Entry::Interrupt => k.counters.cr3_on_interrupt += 1,
+            Entry::Syscall => c.cr3_on_syscall += 1,
+            Entry::Exception => c.cr3_on_exception += 1,
+            Entry::Interrupt => c.cr3_on_interrupt += 1,
         }
     }
+    if m.tlb == TlbMode::Small {
+        let pkru = tlb::pkru_for(space.pkey);
+        if m.pkru != pkru {
+            cpu::wrpkru(pkru);
+            m.pkru = pkru;
+            k.counters.pkru_writes += 1;
+        }
+    }
+    let space = &*space;
     // Most spaces have no I/O ports: then the all-denied bitmap stays loaded.
     let io = space.io_bitmap.as_ref().map(|_| (sref, space.io_version));
     if k.mach.io_space != io {

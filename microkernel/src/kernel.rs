@@ -23,8 +23,11 @@ use alloc::vec::Vec;
 
 /// What the kernel logic needs from the machine besides physical memory.
 pub trait Machine: PhysMem {
-    /// Invalidate any cached translation of `va` in the space with PML4 `root`.
-    fn flush_page(&mut self, root: u64, va: u64);
+    /// Invalidate any cached translation of `va` in `space` (however the
+    /// TLB mode tags it; it may mark the space for a flush at its next load).
+    fn flush_page(&mut self, space: &mut crate::space::Space, va: u64);
+    /// `space` is about to be freed: stop using its page table and its tag.
+    fn space_ended(&mut self, sref: SpaceRef, space: &crate::space::Space);
     fn irq_mask(&mut self, irq: u32);
     fn irq_unmask(&mut self, irq: u32);
     fn console_write(&mut self, bytes: &[u8]);
@@ -84,6 +87,12 @@ pub struct Kernel<M: Machine> {
     pub kernel_root: u64,
     /// The KIP's frame, mapped read-only into every space.
     pub kip_frame: u64,
+    /// How address spaces are tagged in the TLB (`crate::tlb`).
+    pub tlb: crate::tlb::TlbMode,
+    /// Under `tlb=small`: the window PDPT every page table shares.
+    pub window: u64,
+    /// Under `tlb=small`: the window slots small spaces hold (bit n = slot n).
+    pub small_slots: u32,
     /// Physical ranges the root pager may map (free RAM, boot modules).
     pub sigma0_ranges: Vec<(u64, u64)>,
     /// A higher-priority thread became ready: preempt at the next chance.
@@ -121,6 +130,9 @@ impl<M: Machine> Kernel<M> {
             counters: Counters::default(),
             kernel_root,
             kip_frame,
+            tlb: crate::tlb::TlbMode::Plain,
+            window: 0,
+            small_slots: 0,
             sigma0_ranges: Vec::new(),
             resched: false,
             deferred: Vec::new(),

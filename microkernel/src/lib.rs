@@ -31,6 +31,10 @@ pub mod table;
 pub mod thread;
 pub mod threads;
 pub mod timeouts;
+pub mod tlb;
+pub mod window;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod window_tests;

@@ -9,7 +9,8 @@
 use crate::frame_alloc::FrameAllocator;
 use crate::kernel::{Kernel, Machine};
 use crate::mapdb::{MapFail, Mmu, Status, NODE_COST};
-use crate::paging::{self, Attrs, PageSize};
+use crate::paging::{self, PageSize};
+use crate::window::{user_attrs, window_code_ok};
 use crate::space::Space;
 use crate::table::Table;
 use crate::thread::{MsgKind, SpaceRef};
@@ -29,11 +30,14 @@ pub struct KernelMmu<'a, M: Machine> {
     pub frames: &'a mut FrameAllocator,
     pub spaces: &'a mut Table<Space>,
     pub counters: &'a mut Counters,
+    /// `tlb=small`: the window belongs to the small spaces.
+    pub small_mode: bool,
 }
 
 impl<M: Machine> KernelMmu<'_, M> {
-    fn flush(&mut self, root: u64, va: u64) {
-        self.mach.flush_page(root, va);
+    fn flush(&mut self, space: u32, va: u64) {
+        let sp = self.spaces.get_mut(space).expect("flushing in a dead space");
+        self.mach.flush_page(sp, va);
         self.counters.tlb_page_flushes += 1;
     }
 }
@@ -56,17 +60,22 @@ pub(crate) fn alloc_table<M: Machine>(frames: &mut FrameAllocator, space: &mut S
 
 impl<M: Machine> Mmu for KernelMmu<'_, M> {
     fn install(&mut self, space: u32, va: u64, frame: u64, rights: Rights) -> Result<(), MapFail> {
+        let small = self.small_mode;
         let sp = self.spaces.get_mut(space).expect("mapping into a dead space");
-        if va >= USER_END || sp.is_reserved(va) {
+        if va >= USER_END || sp.is_reserved(va) || !sp.owns_address(va, small) {
+            return Err(MapFail::Reserved);
+        }
+        if !window_code_ok(&*self.mach, small, sp, va, frame, rights) {
+            log::warn!("refused to map {va:#x} executable into small space {space}: the page holds WRPKRU");
             return Err(MapFail::Reserved);
         }
         let root = sp.root;
-        let attrs = Attrs { user: true, writable: rights.writable(), executable: rights.executable(), global: false };
+        let attrs = user_attrs(sp, rights, small);
         let frames = &mut *self.frames;
         let old = paging::map(self.mach, root, va, frame, PageSize::Size4K, attrs, &mut |m| alloc_table(frames, sp, m))
             .map_err(|_| MapFail::NoMemory)?;
         if old.is_some() {
-            self.flush(root, va);
+            self.flush(space, va);
         }
         Ok(())
     }
@@ -75,7 +84,7 @@ impl<M: Machine> Mmu for KernelMmu<'_, M> {
         let root = self.spaces.get(space).expect("unmapping in a dead space").root;
         match paging::unmap(self.mach, root, va) {
             Some(leaf) => {
-                self.flush(root, va);
+                self.flush(space, va);
                 leaf_status(&leaf)
             }
             None => Status::default(),
@@ -83,11 +92,11 @@ impl<M: Machine> Mmu for KernelMmu<'_, M> {
     }
 
     fn restrict(&mut self, space: u32, va: u64, rights: Rights) -> Status {
-        let root = self.spaces.get(space).expect("protecting in a dead space").root;
-        let attrs = Attrs { user: true, writable: rights.writable(), executable: rights.executable(), global: false };
+        let sp = self.spaces.get(space).expect("protecting in a dead space");
+        let (root, attrs) = (sp.root, user_attrs(sp, rights, self.small_mode));
         match paging::protect(self.mach, root, va, attrs) {
             Some(leaf) => {
-                self.flush(root, va);
+                self.flush(space, va);
                 leaf_status(&leaf)
             }
             None => Status::default(),
@@ -114,6 +123,7 @@ impl<M: Machine> Kernel<M> {
                 frames: &mut self.frames,
                 spaces: &mut self.spaces,
                 counters: &mut self.counters,
+                small_mode: self.tlb == crate::tlb::TlbMode::Small,
             },
         )
     }
@@ -123,10 +133,11 @@ impl<M: Machine> Kernel<M> {
     /// The physical address behind user address `va` of `space`, if the page
     /// is mapped user-accessible (and writable, for `write`).
     pub fn user_pa(&self, space: SpaceRef, va: u64, write: bool) -> Option<u64> {
-        if va >= USER_END {
+        let sp = self.space(space);
+        if va >= USER_END || !sp.owns_address(va, self.small_mode()) {
             return None;
         }
-        let leaf = paging::walk(&self.mach, self.space(space).root, va)?;
+        let leaf = paging::walk(&self.mach, sp.root, va)?;
         let a = leaf.pte.attrs();
         (a.user && (!write || a.writable)).then(|| leaf.phys_of(va))
     }

@@ -13,6 +13,10 @@ use crate::phys::{PhysMem, FRAME_SIZE};
 use x86::bits64::paging::{PDFlags, PML4Flags, PTFlags};
 
 pub const LARGE_PAGE_SIZE: u64 = 2 << 20;
+/// Where a leaf entry keeps its protection key.
+const PKEY_SHIFT: u32 = 59;
+/// The PML4 slot of the window (`abi::WINDOW_BASE`).
+pub const WINDOW_PML4_SLOT: u64 = 255;
 /// Physical-address bits of an entry.
 pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 const ENTRIES: u64 = 512;
@@ -39,6 +43,8 @@ pub struct Attrs {
     pub writable: bool,
     pub executable: bool,
     pub global: bool,
+    /// Protection key (0..15, PTE bits 59..62; used when CR4.PKE is on).
+    pub pkey: u8,
 }
 
 /// A leaf page-table entry.
@@ -63,6 +69,7 @@ impl Pte {
         if size == PageSize::Size2M {
             v |= PDFlags::PS.bits();
         }
+        v |= ((a.pkey & 0xf) as u64) << PKEY_SHIFT;
         Pte(v)
     }
     pub fn present(self) -> bool {
@@ -77,6 +84,7 @@ impl Pte {
             writable: self.0 & PTFlags::RW.bits() != 0,
             executable: self.0 & PTFlags::XD.bits() == 0,
             global: self.0 & PTFlags::G.bits() != 0,
+            pkey: (self.0 >> PKEY_SHIFT & 0xf) as u8,
         }
     }
     pub fn accessed(self) -> bool {
@@ -222,32 +230,57 @@ pub fn copy_kernel_half(mem: &mut impl PhysMem, from: u64, to: u64) {
     }
 }
 
+/// Give the PML4 `to` the window of `from` (slot 255): under `tlb=small`
+/// every page table shares one window PDPT, so small spaces are present in
+/// all of them.
+pub fn share_window(mem: &mut impl PhysMem, from: u64, to: u64) {
+    let e = mem.read_u64(from + WINDOW_PML4_SLOT * 8);
+    mem.write_u64(to + WINDOW_PML4_SLOT * 8, e);
+}
+
+/// Point `root`'s window slot at the PDPT `pdpt`.
+pub fn install_window(mem: &mut impl PhysMem, root: u64, pdpt: u64) {
+    mem.write_u64(root + WINDOW_PML4_SLOT * 8, pdpt | table_entry_flags(true));
+}
+
+/// Entries `first..first+count` of `table` (a table of `level`, 3 = PML4,
+/// 2 = PDPT) and everything below them: free the tables, clear the entries.
+fn free_entries<M: PhysMem>(
+    mem: &mut M,
+    table: u64,
+    level: u32,
+    first: u64,
+    count: u64,
+    free: &mut impl FnMut(&mut M, u64),
+) {
+    for i in first..first + count {
+        let e = mem.read_u64(table + i * 8);
+        if e & PTFlags::P.bits() == 0 || (level == 1 && e & PDFlags::PS.bits() != 0) {
+            continue;
+        }
+        let next = e & ADDR_MASK;
+        if level > 1 {
+            free_entries(mem, next, level - 1, 0, ENTRIES, free);
+        }
+        free(mem, next);
+        mem.write_u64(table + i * 8, 0);
+    }
+}
+
 /// Free every intermediate table of the user half of `root` (not the leaf
-/// frames, which belong to whoever mapped them) and the PML4 itself.
-pub fn free_user_tables<M: PhysMem>(mem: &mut M, root: u64, free: &mut impl FnMut(&mut M, u64)) {
-    fn free_level<M: PhysMem>(mem: &mut M, table: u64, level: u32, free: &mut impl FnMut(&mut M, u64)) {
-        if level == 0 {
-            return;
-        }
-        for i in 0..ENTRIES {
-            let e = mem.read_u64(table + i * 8);
-            if e & PTFlags::P.bits() == 0 || (level == 1 && e & PDFlags::PS.bits() != 0) {
-                continue;
-            }
-            let next = e & ADDR_MASK;
-            free_level(mem, next, level - 1, free);
-            free(mem, next);
-        }
-    }
-    for slot in 0..256 {
-        let e = mem.read_u64(root + slot * 8);
-        if e & PTFlags::P.bits() != 0 {
-            let next = e & ADDR_MASK;
-            free_level(mem, next, 2, free);
-            free(mem, next);
-        }
-    }
+/// frames, which belong to whoever mapped them) and the PML4 itself. With
+/// `shared_window`, slot 255 belongs to all spaces and is left alone.
+pub fn free_user_tables<M: PhysMem>(mem: &mut M, root: u64, shared_window: bool, free: &mut impl FnMut(&mut M, u64)) {
+    let slots = if shared_window { WINDOW_PML4_SLOT } else { 256 };
+    free_entries(mem, root, 3, 0, slots, free);
     free(mem, root);
+}
+
+/// Free the tables of one window slot (`abi::window::SLOT_SIZE` bytes =
+/// 64 entries of the shared window PDPT `pdpt`): a small space ended.
+pub fn free_window_slot<M: PhysMem>(mem: &mut M, pdpt: u64, slot: u32, free: &mut impl FnMut(&mut M, u64)) {
+    let per_slot = abi::window::SLOT_SIZE >> 30;
+    free_entries(mem, pdpt, 2, slot as u64 * per_slot, per_slot, free);
 }
 
 /// Visit every present leaf in `[start, end)` of the user half.
@@ -312,7 +345,7 @@ mod tests {
         }
     }
 
-    const RW_USER: Attrs = Attrs { user: true, writable: true, executable: false, global: false };
+    const RW_USER: Attrs = Attrs { user: true, writable: true, executable: false, global: false, pkey: 0 };
 
     #[test]
     fn map_translate_unmap_4k() {
@@ -359,7 +392,7 @@ mod tests {
     #[test]
     fn protect_and_attrs() {
         let mut e = env();
-        let a = Attrs { user: true, writable: true, executable: true, global: false };
+        let a = Attrs { user: true, writable: true, executable: true, global: false, pkey: 3 };
         e.map(0x1000, 0x7000, PageSize::Size4K, a).unwrap();
         let ro = Attrs { writable: false, ..a };
         protect(&mut e.mem, e.root, 0x1000, ro).unwrap();
@@ -389,13 +422,49 @@ mod tests {
         let before = e.frames.free_frames();
         let mut freed = 0;
         let frames = &mut e.frames;
-        free_user_tables(&mut e.mem, e.root, &mut |m, pa| {
+        free_user_tables(&mut e.mem, e.root, false, &mut |m, pa| {
             frames.free(m, pa);
             freed += 1;
         });
         // root + (pdpt, pd, 40 pts) + (pdpt, pd, pt)
         assert_eq!(freed, 1 + 2 + 40 + 3);
         assert_eq!(e.frames.free_frames(), before + freed);
+    }
+
+    #[test]
+    fn a_shared_window_is_seen_by_every_root_and_freed_per_slot() {
+        let mut e = env();
+        let window = e.frames.alloc(&mut e.mem).unwrap();
+        install_window(&mut e.mem, e.root, window);
+        let other = e.frames.alloc(&mut e.mem).unwrap();
+        share_window(&mut e.mem, e.root, other);
+        // A small space in slot 1 maps through its own root (sharing too).
+        let small = e.frames.alloc(&mut e.mem).unwrap();
+        share_window(&mut e.mem, e.root, small);
+        let slot1 = abi::window::slot_base(1);
+        let a = Attrs { pkey: abi::window::pkey_of_slot(1), ..RW_USER };
+        let frames = &mut e.frames;
+        map(&mut e.mem, small, slot1 + 0x1000, 0x9000, PageSize::Size4K, a, &mut |m| frames.alloc(m)).unwrap();
+        map(&mut e.mem, small, abi::window::slot_base(2), 0xa000, PageSize::Size4K, a, &mut |m| frames.alloc(m))
+            .unwrap();
+        for root in [e.root, other, small] {
+            let leaf = walk(&e.mem, root, slot1 + 0x1000).expect("visible through every root");
+            assert_eq!(leaf.pte.attrs().pkey, 2);
+            assert_eq!(leaf.phys_of(slot1 + 0x1234), 0x9234);
+        }
+        // A large space's tables end without touching the window.
+        let before = e.frames.free_frames();
+        let frames = &mut e.frames;
+        free_user_tables(&mut e.mem, other, true, &mut |m, pa| frames.free(m, pa));
+        assert_eq!(e.frames.free_frames(), before + 1, "just its PML4");
+        assert!(walk(&e.mem, e.root, slot1 + 0x1000).is_some());
+        // The small space in slot 1 ends: its PD and PT go, slot 2 stays.
+        let before = e.frames.free_frames();
+        let frames = &mut e.frames;
+        free_window_slot(&mut e.mem, window, 1, &mut |m, pa| frames.free(m, pa));
+        assert_eq!(e.frames.free_frames(), before + 2);
+        assert!(walk(&e.mem, e.root, slot1 + 0x1000).is_none());
+        assert!(walk(&e.mem, e.root, abi::window::slot_base(2)).is_some());
     }
 
     #[test]

@@ -35,6 +35,16 @@ pub struct Space {
     /// Bumped on every change of `io_bitmap`, so the machine layer knows
     /// when to reload the TSS copy.
     pub io_version: u32,
+    /// Under `tlb=small`: the window slot of a small space (its memory lies
+    /// there, shared by every page table); `None` for a large space.
+    pub small_slot: Option<u32>,
+    /// Protection key of the space's pages (0 unless small).
+    pub pkey: u8,
+    /// Under `tlb=pcid`: the PCID it last held (see `tlb::PcidTable`).
+    pub pcid: u16,
+    /// Under `tlb=pcid`: its mappings changed while it was not loaded and no
+    /// INVPCID reached them; its next CR3 load must flush its PCID.
+    pub tlb_stale: bool,
 }
 
 impl Space {
@@ -49,6 +59,26 @@ impl Space {
             utcb_pages: Vec::new(),
             io_bitmap: None,
             io_version: 0,
+            small_slot: None,
+            pkey: 0,
+            pcid: 0,
+            tlb_stale: false,
+        }
+    }
+
+    /// May this space have memory at user address `va`? Under `tlb=small`
+    /// the window belongs to the small spaces, each to its slot: a small
+    /// space has memory only there, a large one never there. (The kernel
+    /// walks page tables that share the window, so this check is what keeps
+    /// a large space's walk from reaching a small space's pages.) Otherwise
+    /// any user address.
+    pub fn owns_address(&self, va: u64, small_mode: bool) -> bool {
+        if !small_mode {
+            return true;
+        }
+        match self.small_slot {
+            Some(n) => abi::window::slot_of(va) == Some(n),
+            None => abi::window::slot_of(va).is_none(),
         }
     }
 
@@ -109,6 +139,20 @@ mod tests {
         assert!(!s.charge(1));
         s.uncharge(4096);
         assert!(s.charge(4096));
+    }
+
+    #[test]
+    fn small_spaces_own_their_slot_and_large_ones_the_rest() {
+        let mut large = Space::new(0x1000, false);
+        let slot1 = abi::window::slot_base(1);
+        assert!(large.owns_address(slot1, false) && large.owns_address(0x40_0000, false));
+        assert!(large.owns_address(0x40_0000, true));
+        assert!(!large.owns_address(slot1, true) && !large.owns_address(abi::WINDOW_BASE, true));
+        large.small_slot = Some(1);
+        let small = large;
+        assert!(small.owns_address(slot1, true) && small.owns_address(slot1 + abi::window::SLOT_SIZE - 1, true));
+        assert!(!small.owns_address(slot1 - 1, true) && !small.owns_address(slot1 + abi::window::SLOT_SIZE, true));
+        assert!(!small.owns_address(0x40_0000, true) && !small.owns_address(abi::KIP_ADDR, true));
     }
 
     #[test]

@@ -46,7 +46,8 @@ impl PhysMem for FakeMachine {
 }
 
 impl Machine for FakeMachine {
-    fn flush_page(&mut self, _root: u64, _va: u64) {}
+    fn flush_page(&mut self, _space: &mut crate::space::Space, _va: u64) {}
+    fn space_ended(&mut self, _sref: crate::thread::SpaceRef, _space: &crate::space::Space) {}
     fn irq_mask(&mut self, irq: u32) {
         self.masked.push(irq);
     }
@@ -77,7 +78,7 @@ pub fn kernel() -> K {
     Kernel::new(mach, frames, kroot, kip, 1000)
 }
 
-const UTCB: u64 = 0x7f80_0010_0000;
+const UTCB: u64 = 0x6000_0010_0000;
 
 /// A started, privileged thread in a new space, with a UTCB.
 pub fn spawn(k: &mut K, prio: u8) -> (u32, ThreadId) {
@@ -115,7 +116,7 @@ fn ipc(k: &mut K, slot: u32, to: ThreadId, from: ThreadId, ts: Timeouts, tag: Ms
     k.handle_syscall();
 }
 
-fn raw_syscall(k: &mut K, slot: u32, nr: u64, args: [u64; 5]) -> u64 {
+pub(crate) fn raw_syscall(k: &mut K, slot: u32, nr: u64, args: [u64; 5]) -> u64 {
     enter(k, slot);
     let f = &mut k.tcb_mut(slot).frame;
     f.rax = nr;

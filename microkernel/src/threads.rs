@@ -8,7 +8,7 @@
 //! returned.
 
 use crate::kernel::{Kernel, Machine, TCB_COST};
-use crate::paging::{self, Attrs, PageSize};
+use crate::paging::{self, PageSize};
 use crate::space::Space;
 use crate::thread::{is_canonical, Frame, MsgKind, RecvKind, SpaceRef, State, Tcb, Utcb};
 use abi::error::{Error, RECEIVE_PHASE};
@@ -30,8 +30,10 @@ impl<M: Machine> Kernel<M> {
 
     // ---- spaces --------------------------------------------------------
 
-    /// A new, empty address space with the KIP mapped.
-    pub fn create_space(&mut self, privileged: bool) -> Result<SpaceRef, Error> {
+    /// A new, empty address space with the KIP mapped (or, under
+    /// `tlb=small`, the shared window, which holds the KIP); small in window
+    /// slot `small_slot` if that is given and the mode has small spaces.
+    pub fn create_space(&mut self, privileged: bool, small_slot: Option<u32>) -> Result<SpaceRef, Error> {
         if self.spaces.live() >= crate::kernel::MAX_SPACES || self.mach.kernel_memory_low() {
             return Err(Error::NoMemory);
         }
@@ -39,14 +41,9 @@ impl<M: Machine> Kernel<M> {
         paging::copy_kernel_half(&mut self.mach, self.kernel_root, root);
         let mut space = Space::new(root, privileged);
         space.charge(PAGE_SIZE);
-        let kip = Attrs { user: true, writable: false, executable: false, global: false };
-        let frames = &mut self.frames;
-        let r = paging::map(&mut self.mach, root, abi::KIP_ADDR, self.kip_frame, PageSize::Size4K, kip, &mut |m| {
-            crate::memory::alloc_table(frames, &mut space, m)
-        });
-        if r.is_err() {
-            paging::free_user_tables(&mut self.mach, root, &mut |m, pa| frames.free(m, pa));
-            return Err(Error::NoMemory);
+        if let Err(e) = self.init_space_tables(&mut space, small_slot) {
+            self.free_space_tables(&mut space);
+            return Err(e);
         }
         let (slot, version) = self.spaces.insert_with(|_, _| space).expect("room checked above");
         Ok(SpaceRef { slot, version })
@@ -56,10 +53,10 @@ impl<M: Machine> Kernel<M> {
     fn destroy_space(&mut self, r: SpaceRef) {
         let (db, mut mmu) = self.mmu();
         db.remove_space(&mut mmu, r.slot);
-        let space = self.spaces.remove(r.slot).expect("destroying a dead space");
+        let mut space = self.spaces.remove(r.slot).expect("destroying a dead space");
         debug_assert_eq!(space.threads, 0);
-        let frames = &mut self.frames;
-        paging::free_user_tables(&mut self.mach, space.root, &mut |m, pa| frames.free(m, pa));
+        self.mach.space_ended(r, &space);
+        self.free_space_tables(&mut space);
         log::debug!("space {}.{} destroyed", r.slot, r.version);
     }
 
@@ -78,9 +75,13 @@ impl<M: Machine> Kernel<M> {
         if utcb != 0 && (utcb % PAGE_SIZE != 0 || utcb >= USER_END || utcb == abi::KIP_ADDR) {
             return Err(Error::InvalidArgument);
         }
+        let small_slot = match (flags & create::SMALL_SLOT_MASK) >> create::SMALL_SLOT_SHIFT {
+            0 => None,
+            n => Some(n as u32 - 1),
+        };
         let (sref, new_space) = match space {
             Some(s) => (s, false),
-            None => (self.create_space(flags & create::PRIVILEGED != 0)?, true),
+            None => (self.create_space(flags & create::PRIVILEGED != 0, small_slot.filter(|_| self.small_mode()))?, true),
         };
         let result = self.create_thread_in(sref, pager, exception_handler, utcb, flags);
         if result.is_err() && new_space {
@@ -99,7 +100,10 @@ impl<M: Machine> Kernel<M> {
     ) -> Result<ThreadId, Error> {
         if utcb_addr != 0 {
             let sp = self.space(sref);
-            if sp.utcb_pages.contains(&utcb_addr) || self.mapdb.lookup(sref.slot, utcb_addr).is_some() {
+            if sp.utcb_pages.contains(&utcb_addr)
+                || self.mapdb.lookup(sref.slot, utcb_addr).is_some()
+                || !sp.owns_address(utcb_addr, self.small_mode())
+            {
                 return Err(Error::InvalidArgument);
             }
         }
@@ -137,8 +141,9 @@ impl<M: Machine> Kernel<M> {
             let sp = self.spaces.get_mut(sref.slot).expect("live space");
             crate::memory::alloc_table(&mut self.frames, sp, &mut self.mach).ok_or(Error::NoMemory)?
         };
-        let attrs = Attrs { user: true, writable: true, executable: false, global: false };
+        let small = self.small_mode();
         let sp = self.spaces.get_mut(sref.slot).expect("live space");
+        let attrs = crate::window::user_attrs(sp, abi::Rights::RW, small);
         let root = sp.root;
         let frames = &mut self.frames;
         let r = paging::map(&mut self.mach, root, addr, frame, PageSize::Size4K, attrs, &mut |m| {
@@ -156,7 +161,8 @@ impl<M: Machine> Kernel<M> {
     fn unmap_utcb(&mut self, sref: SpaceRef, u: Utcb) {
         let root = self.space(sref).root;
         paging::unmap(&mut self.mach, root, u.user_addr);
-        self.mach.flush_page(root, u.user_addr);
+        let sp = self.spaces.get_mut(sref.slot).expect("live space");
+        self.mach.flush_page(sp, u.user_addr);
         self.frames.free(&mut self.mach, u.frame);
         let sp = self.space_mut(sref);
         sp.uncharge(PAGE_SIZE);
@@ -294,6 +300,12 @@ impl<M: Machine> Kernel<M> {
                 None => return self.set_result(cur, Err(Error::NotExist)),
             }
         };
+        // The initial servers' slots are theirs; a request for another
+        // space's slot, or a slot without a new space, is an error.
+        let small = (f.r9 & create::SMALL_SLOT_MASK) >> create::SMALL_SLOT_SHIFT;
+        if small != 0 && (space.is_some() || !abi::window::FREE_SLOTS.contains(&(small as u32 - 1))) {
+            return self.set_result(cur, Err(Error::InvalidArgument));
+        }
         match self.create_thread(space, ThreadId(f.rsi), ThreadId(f.rdx), f.r8, f.r9) {
             Ok(id) => {
                 let t = self.tcb_mut(cur);

@@ -3,11 +3,24 @@
 
 use system_tests::{Boot, Run};
 
-/// Boot with the kernel test task running `test=NAME`.
+/// Boot with the kernel test task running `test=NAME`, under `tlb=plain`:
+/// most kernel tests run *mirrored* children (spaces that run this task's
+/// pages at this task's addresses, in the window), which `tlb=small` rules
+/// out by design; the TLB tests below run under the other modes.
 fn ktest(name: &str) -> Run {
-    let cmdline = format!("test={name}");
+    ktest_in(name, "plain")
+}
+
+/// Boot with the kernel test task running `test=NAME` under `tlb=MODE`.
+fn ktest_in(name: &str, mode: &str) -> Run {
+    let cmdline = format!("test={name} tlb={mode}");
     let run = Boot::new(&cmdline, &["pager", "ktest"]).timeout(300).run();
     assert!(!run.timed_out(), "ktest {name} hung:\n{}", run.output);
+    assert!(
+        run.output.contains(&format!("; tlb={mode}\n")) || run.output.contains(&format!("; tlb={mode}\r")),
+        "the kernel did not run with tlb={mode}:\n{}",
+        run.output
+    );
     run.expect(&format!("ktest: {name}: ok")).expect_not("FAILED").expect_not("PANIC");
     assert_eq!(run.exit_code(), Some(0), "ktest {name} did not power off cleanly:\n{}", run.output);
     run
@@ -77,7 +90,30 @@ ktests!(
     no_theft,
     out_of_memory,
     random_syscalls,
+    tlb_unmap,
 );
+
+#[test]
+fn small_spaces_are_isolated_and_switch_without_cr3_loads() {
+    let run = ktest_in("small_spaces", "small");
+    // The figures behind the check, for the log.
+    let line = run.lines_with("100 exception round trips")[0].to_string();
+    eprintln!("{line}");
+}
+
+#[test]
+fn unmap_takes_effect_under_small_spaces() {
+    ktest_in("tlb_unmap", "small");
+}
+
+#[test]
+fn a_tlb_mode_the_cpu_lacks_falls_back_with_a_warning() {
+    // QEMU's TCG offers protection keys but no PCID.
+    let run = Boot::new("test=tlb_unmap tlb=pcid", &["pager", "ktest"]).timeout(120).run();
+    run.expect("tlb=pcid: the CPU has no PCID; using tlb=small").expect("ktest: tlb_unmap: ok");
+    let run = Boot::new("test=tlb_unmap tlb=fast", &["pager", "ktest"]).timeout(120).run();
+    run.expect("tlb=fast: unknown tlb= value").expect("ktest: tlb_unmap: ok");
+}
 
 #[test]
 fn serial_interrupts_arrive_as_ipc() {

@@ -84,10 +84,11 @@ pub struct Kip {
 /// How the kernel keeps TLB entries of several address spaces apart: the
 /// `tlb=` command-line choice, or by default the best the CPU offers (PCID,
 /// else small spaces when it has protection keys, else plain).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[repr(u32)]
 pub enum TlbMode {
     /// Untagged: every address-space switch loads CR3 and flushes the TLB.
+    #[default]
     Plain = 0,
     /// Each space has a PCID; switches keep the other spaces' entries.
     Pcid = 1,

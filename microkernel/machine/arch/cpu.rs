@@ -23,19 +23,36 @@ pub fn cr2() -> u64 {
     unsafe { controlregs::cr2() as u64 }
 }
 
-pub fn cr3() -> u64 {
-    // SAFETY: reading CR3 has no side effects.
-    unsafe { controlregs::cr3() }
-}
-
-pub fn set_cr3(root: u64) {
-    // SAFETY: `root` is a PML4 the kernel built; its upper half maps the kernel.
-    unsafe { controlregs::cr3_write(root) }
+/// Load CR3: a PML4 the kernel built, with a PCID in bits 0..11 and bit 63
+/// (keep that PCID's TLB entries) under `tlb=pcid`.
+pub fn set_cr3(value: u64) {
+    // SAFETY: the PML4 in `value` is one the kernel built; its upper half maps
+    // the kernel, so execution continues. PCID bits are only set when
+    // CR4.PCIDE is on.
+    unsafe { controlregs::cr3_write(value) }
 }
 
 pub fn invlpg(va: u64) {
     // SAFETY: invalidating a TLB entry is always safe.
     unsafe { x86::tlb::flush(va as usize) }
+}
+
+/// Invalidate the entry for `va` tagged `pcid` (INVPCID type 0).
+pub fn invpcid_address(pcid: u16, va: u64) {
+    let descriptor: [u64; 2] = [pcid as u64, va];
+    // SAFETY: INVPCID only drops TLB entries; the descriptor is a valid
+    // 16-byte memory operand (PCID < 4096, `va` canonical: it came from a
+    // mapping), and it is only used when CPUID reports INVPCID.
+    unsafe {
+        core::arch::asm!("invpcid {t}, [{d}]", t = in(reg) 0u64, d = in(reg) descriptor.as_ptr(), options(nostack))
+    }
+}
+
+/// Write PKRU (protection-key rights of user pages).
+pub fn wrpkru(value: u32) {
+    // SAFETY: WRPKRU only changes which user pages user code may access; it
+    // is only used with CR4.PKE on (tlb=small) and ECX = EDX = 0 as required.
+    unsafe { core::arch::asm!("wrpkru", in("eax") value, in("ecx") 0, in("edx") 0, options(nostack)) }
 }
 
 pub struct Features {
@@ -44,6 +61,7 @@ pub struct Features {
     pub pge: bool,
     pub fxsr: bool,
     pub pcid: bool,
+    pub invpcid: bool,
     pub pku: bool,
     pub model: [u8; 48],
 }
@@ -64,16 +82,19 @@ pub fn features() -> Features {
         pge: fi.as_ref().is_some_and(|f| f.has_pge()),
         fxsr: fi.as_ref().is_some_and(|f| f.has_fxsave_fxstor()),
         pcid: fi.as_ref().is_some_and(|f| f.has_pcid()),
+        invpcid: ef.as_ref().is_some_and(|e| e.has_invpcid()),
         pku: ef.as_ref().is_some_and(|e| e.has_pku()),
         model,
     }
 }
 
 /// Enable what the kernel relies on: SSE for user code (without XSAVE, so
-/// user code sees no AVX state and XRSTOR does not exist), global pages for the
-/// kernel half, and SMEP/SMAP so that the kernel can never execute or touch
-/// user memory by accident — it reaches user memory only through the direct map.
-pub fn init(f: &Features) {
+/// user code sees no AVX state and XRSTOR does not exist — which also means
+/// no XRSTOR can load PKRU), global pages for the kernel half, and SMEP/SMAP
+/// so that the kernel can never execute or touch user memory by accident —
+/// it reaches user memory only through the direct map. `tlb` turns on PCIDs
+/// or protection keys (the CR3 loaded now must carry PCID 0).
+pub fn init(f: &Features, tlb: microkernel::tlb::TlbMode) {
     assert!(f.fxsr, "this kernel needs FXSAVE/FXRSTOR");
     // SAFETY: setting standard control-register bits on a CPU that reports them.
     unsafe {
@@ -92,6 +113,11 @@ pub fn init(f: &Features) {
         }
         if f.smap {
             cr4.insert(Cr4::CR4_ENABLE_SMAP);
+        }
+        match tlb {
+            microkernel::tlb::TlbMode::Plain => {}
+            microkernel::tlb::TlbMode::Pcid => cr4.insert(Cr4::CR4_ENABLE_PCID),
+            microkernel::tlb::TlbMode::Small => cr4.insert(Cr4::CR4_ENABLE_PROTECTION_KEY),
         }
         controlregs::cr4_write(cr4);
     }

@@ -105,6 +105,11 @@ impl Ctx {
 
     /// A thread in a new space, paged by `pager` (usually the mirror pager).
     pub fn spawn_space(&self, body: rt::thread::Body, arg: u64, prio: u8, pager: ThreadId, handler: ThreadId) -> Child {
+        assert!(
+            rt::kip::kip().tlb() != abi::kip::TlbMode::Small,
+            "mirrored children need tlb=plain or tlb=pcid: under tlb=small this task is a small space and a \
+             large one cannot have its window addresses"
+        );
         let stack = StackSlot::take();
         let id = rt::thread::spawn(ThreadId::NIL, pager, handler, CHILD_UTCB, prio as u64, stack.top(), body, arg)
             .expect("spawning a thread in a new space");

@@ -18,6 +18,7 @@ mod insn;
 mod ipc_tests;
 mod mem_tests;
 mod sched_tests;
+mod tlb_tests;
 
 use alloc::string::String;
 use core::sync::atomic::Ordering;
@@ -46,12 +47,15 @@ const TESTS: &[(&str, TestFn)] = &[
     ("rights", mem_tests::rights),
     ("no_theft", mem_tests::no_theft),
     ("out_of_memory", mem_tests::out_of_memory),
+    ("tlb_unmap", tlb_tests::tlb_unmap),
     ("random_syscalls", |c| fuzz::random_syscalls(c, fuzz_calls(), fuzz_seed())),
 ];
 
 /// Tests not in `all`: they need input, or measure instead of test.
 const EXTRA: &[(&str, TestFn)] = &[
     ("serial_irq", sched_tests::serial_irq),
+    // Needs tlb=small (the others, with mirrored children, tlb=plain or pcid).
+    ("small_spaces", tlb_tests::small_spaces),
     ("trace_ipc", bench::trace),
     ("bench", |c| {
         bench::ipc(c)?;
