@@ -97,6 +97,21 @@ fn quick_benchmark_runs_and_parses_on_both_systems() {
     assert!(n > 0 && direct == n, "the shim suite trapped some system calls: {counts}");
     let (direct, n) = of("trap suite ");
     assert!(n > 0 && direct == 0, "the trap suite made direct calls: {counts}");
+    // The tagged-TLB comparison: every row measured with tlb=small and
+    // tlb=plain (TCG has protection keys), with switch counts.
+    let at = report.find("### Tagged TLB: tlb=small against tlb=plain").expect("no tagged-TLB table");
+    for r in rows {
+        let line = report[at..]
+            .lines()
+            .find(|l| l.starts_with(&format!("| {r}")))
+            .unwrap_or_else(|| panic!("no row {r:?} in the tagged-TLB table:\n{report}"));
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        for i in [2, 3, 4, 5, 6] {
+            let n: f64 = cells[i].split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(-1.0);
+            assert!(n >= 0.0, "tagged-TLB row {r:?}: cell {i} is not a number: {line}");
+        }
+        assert!(cells[7].ends_with('×'), "tagged-TLB row {r:?}: no ratio: {line}");
+    }
     let svg = std::fs::read_to_string(out.path().join("benchmarks-linux.svg")).expect("the chart");
     assert!(svg.starts_with("<svg") && svg.contains("fork + exit") && svg.contains(", shim</text>"), "{svg}");
 }

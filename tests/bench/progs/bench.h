@@ -8,7 +8,7 @@
  * then scaling), runs R repetitions of N operations each (R = 5, or 3 with
  * -q) and prints one line on stdout:
  *
- *     @bench <row> <value> <unit> ops=<N> reps=<R> ctxt=<C> cr3=<X>
+ *     @bench <row> <value> <unit> ops=<N> reps=<R> ctxt=<C> cr3=<X> pkru=<P>
  *
  *   value  the MEDIAN over the R repetitions, %.3f; unit "us" (microseconds
  *          per operation) or "MB/s" (10^6 bytes per second).
@@ -19,6 +19,8 @@
  *          median repetition); "-" when /proc/stat has no ctxt line.
  *   cr3    the same for "cr3_loads" in /proc/l4/counters (lines "name value";
  *          only our system has it); "-" when the file or the line is absent.
+ *   pkru   the same for "pkru_writes" (protection-key switches between
+ *          small and large address spaces under tlb=small).
  *
  * Counters are read outside the timed interval: read counters, start the
  * clock, run, stop the clock, read counters. Time is CLOCK_MONOTONIC.
@@ -228,12 +230,14 @@ B_FN long long bench_file_value(const char *path, const char *key)
 struct bench_ctr {
     long long ctxt; /* -1: absent */
     long long cr3;  /* -1: absent */
+    long long pkru; /* -1: absent */
 };
 
 B_FN void bench_ctr_read(struct bench_ctr *c)
 {
     c->ctxt = bench_file_value("/proc/stat", "ctxt");
     c->cr3 = bench_file_value("/proc/l4/counters", "cr3_loads");
+    c->pkru = bench_file_value("/proc/l4/counters", "pkru_writes");
 }
 
 /* ---- measurement ---- */
@@ -241,8 +245,8 @@ B_FN void bench_ctr_read(struct bench_ctr *c)
 /* What one measurement accumulates (bench_resume .. bench_pause). */
 static struct {
     double ns;
-    long long ctxt, cr3;
-    int ctxt_ok, cr3_ok;
+    long long ctxt, cr3, pkru;
+    int ctxt_ok, cr3_ok, pkru_ok;
     double t0;
     struct bench_ctr c0;
 } bench_acc;
@@ -269,6 +273,10 @@ B_FN void bench_pause(void)
         bench_acc.cr3 += c.cr3 - bench_acc.c0.cr3;
     else
         bench_acc.cr3_ok = 0;
+    if (c.pkru >= 0 && bench_acc.c0.pkru >= 0)
+        bench_acc.pkru += c.pkru - bench_acc.c0.pkru;
+    else
+        bench_acc.pkru_ok = 0;
 }
 
 struct bench {
@@ -286,8 +294,8 @@ struct bench {
 static void bench_measure(const struct bench *b, long n)
 {
     bench_acc.ns = 0;
-    bench_acc.ctxt = bench_acc.cr3 = 0;
-    bench_acc.ctxt_ok = bench_acc.cr3_ok = 1;
+    bench_acc.ctxt = bench_acc.cr3 = bench_acc.pkru = 0;
+    bench_acc.ctxt_ok = bench_acc.cr3_ok = bench_acc.pkru_ok = 1;
     if (b->self_timed) {
         b->fn(n, b->arg);
     } else {
@@ -346,8 +354,8 @@ B_FN void bench_run(const struct bench *b)
         n = 1;
 
     double v[BENCH_MAX_REPS] = { 0 };
-    long long ctxt = 0, cr3 = 0;
-    int ctxt_ok = 1, cr3_ok = 1;
+    long long ctxt = 0, cr3 = 0, pkru = 0;
+    int ctxt_ok = 1, cr3_ok = 1, pkru_ok = 1;
     long ops = n * per;
     for (int r = 0; r < bench_reps; r++) {
         bench_measure(b, n);
@@ -360,17 +368,22 @@ B_FN void bench_run(const struct bench *b)
         cr3 += bench_acc.cr3;
         ctxt_ok &= bench_acc.ctxt_ok;
         cr3_ok &= bench_acc.cr3_ok;
+        pkru += bench_acc.pkru;
+        pkru_ok &= bench_acc.pkru_ok;
     }
     bench_sort(v, bench_reps);
     double median = bench_reps % 2 ? v[bench_reps / 2] : (v[bench_reps / 2 - 1] + v[bench_reps / 2]) / 2;
 
-    char cs[32] = "-", rs[32] = "-";
+    char cs[32] = "-", rs[32] = "-", ps[32] = "-";
     double total_ops = (double)ops * bench_reps;
     if (ctxt_ok)
         snprintf(cs, sizeof cs, "%.2f", (double)ctxt / total_ops);
     if (cr3_ok)
         snprintf(rs, sizeof rs, "%.2f", (double)cr3 / total_ops);
-    printf("@bench %s %.3f %s ops=%ld reps=%d ctxt=%s cr3=%s\n", b->row, median, unit, ops, bench_reps, cs, rs);
+    if (pkru_ok)
+        snprintf(ps, sizeof ps, "%.2f", (double)pkru / total_ops);
+    printf("@bench %s %.3f %s ops=%ld reps=%d ctxt=%s cr3=%s pkru=%s\n", b->row, median, unit, ops, bench_reps, cs, rs,
+           ps);
     fflush(stdout);
 }
 

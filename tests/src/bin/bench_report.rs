@@ -61,6 +61,8 @@ struct Row {
     unit: String,
     ctxt: Option<f64>,
     cr3: Option<f64>,
+    /// PKRU writes per operation (ours, `tlb=small`).
+    pkru: Option<f64>,
 }
 
 /// What one run of run-all printed.
@@ -101,12 +103,14 @@ fn parse_suite(text: &str) -> Suite {
             Some("@bench") => {
                 let (Some(name), Some(value), Some(unit)) = (w.next(), w.next(), w.next()) else { continue };
                 let Ok(value) = value.parse::<f64>() else { continue };
-                let mut row = Row { value, unit: unit.to_string(), ctxt: None, cr3: None };
+                let mut row = Row { value, unit: unit.to_string(), ctxt: None, cr3: None, pkru: None };
                 for kv in w {
                     if let Some(v) = kv.strip_prefix("ctxt=") {
                         row.ctxt = v.parse().ok();
                     } else if let Some(v) = kv.strip_prefix("cr3=") {
                         row.cr3 = v.parse().ok();
+                    } else if let Some(v) = kv.strip_prefix("pkru=") {
+                        row.pkru = v.parse().ok();
                     }
                 }
                 rows.insert(name.to_string(), row);
@@ -196,6 +200,10 @@ struct Mode {
     ours: BTreeMap<String, Row>,
     /// Ours, the shim-gcc binaries (system calls as direct IPC).
     shim: BTreeMap<String, Row>,
+    /// Ours, the musl-gcc binaries under `tlb=plain` (untagged TLB).
+    plain: BTreeMap<String, Row>,
+    /// The tagged-TLB mode of `ours` and `shim`.
+    tlb: String,
     /// Trapped and direct system calls of the measuring processes: (trap
     /// suite, shim suite).
     syscalls: (Option<(u64, u64)>, Option<(u64, u64)>),
@@ -333,6 +341,36 @@ fn switch_table(out: &mut String, m: &Mode) {
             fmt_value(sw),
             fmt_value(rest),
             rest / l.value.max(1e-9)
+        );
+    }
+}
+
+/// The same trapping binaries on ours with the tagged TLB (`m.tlb`) and
+/// untagged (`tlb=plain`): value, address-space switches (CR3 loads) and
+/// protection-key switches (PKRU writes) per operation, and the speedup.
+fn tlb_table(out: &mut String, m: &Mode) {
+    let t = &m.tlb;
+    let _ = writeln!(
+        out,
+        "| test | tlb=plain | CR3/op | tlb={t} | CR3/op | PKRU/op | plain / {t} |\n|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for (row, label, higher) in ROWS {
+        let (p, o) = (m.plain.get(*row), m.ours.get(*row));
+        let unit = p.or(o).map_or("", |r| r.unit.as_str());
+        let show = |r: Option<&Row>| r.map_or("failed".to_string(), |r| format!("{} {unit}", fmt_value(r.value)));
+        // > 1: the tagged mode is faster.
+        let gain = match (p, o) {
+            (Some(p), Some(o)) => slowdown(o, p, *higher).map_or("–".into(), |s| format!("{s:.2}×")),
+            _ => "–".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} | {} | {} | {} | {gain} |",
+            show(p),
+            opt(p.and_then(|r| r.cr3)),
+            show(o),
+            opt(o.and_then(|r| r.cr3)),
+            opt(o.and_then(|r| r.pkru)),
         );
     }
 }
@@ -526,11 +564,15 @@ fn main() {
         let linux = parse_suite(&read(&format!("{name}-linux.txt")));
         let ours = parse_suite(&read(&format!("{name}-ours.txt")));
         let shim = parse_suite(&read(&format!("{name}-ours-shim.txt")));
+        let plain = parse_suite(&read(&format!("{name}-ours-plain.txt")));
         let kernel = parse_kernel(&read(&format!("{name}-kernel.txt")));
         let mut notes = Vec::new();
-        for (sys, file, suite) in
-            [("native Linux", "linux", &linux), ("ours (trap)", "ours", &ours), ("ours (shim)", "ours-shim", &shim)]
-        {
+        for (sys, file, suite) in [
+            ("native Linux", "linux", &linux),
+            ("ours (trap)", "ours", &ours),
+            ("ours (shim)", "ours-shim", &shim),
+            ("ours (tlb=plain)", "ours-plain", &plain),
+        ] {
             if !suite.complete {
                 notes.push(format!("the {sys} run did not complete (see {name}-{file}.txt)"));
                 incomplete = true;
@@ -558,6 +600,8 @@ fn main() {
             linux: linux.rows,
             ours: ours.rows,
             shim: shim.rows,
+            plain: plain.rows,
+            tlb: meta.get(&format!("tlb_{name}")).cloned().unwrap_or_else(|| "?".into()),
             kernel,
             notes,
         });
@@ -603,6 +647,8 @@ fn main() {
         table(&mut md, m);
         let _ = writeln!(md, "\n### Trapped against direct system calls\n");
         syscall_path_table(&mut md, m);
+        let _ = writeln!(md, "\n### Tagged TLB: tlb={} against tlb=plain\n", m.tlb);
+        tlb_table(&mut md, m);
         let _ = writeln!(md, "\n### Pipes and IPC (the paper's Table 4 layout)\n");
         pipe_table(&mut md, m);
         if m.name != "icount" {
@@ -654,9 +700,32 @@ mod tests {
             linux: linux.rows,
             ours: ours.rows,
             shim: shim.rows,
+            plain: parse_suite(PLAIN).rows,
+            tlb: "small".into(),
             kernel: BTreeMap::new(),
             notes: Vec::new(),
         }
+    }
+
+    const PLAIN: &str = "@bench-suite begin\n\
+                         @bench null_syscall 6.000 us ops=100 reps=3 ctxt=2.00 cr3=2.00 pkru=0.00\n\
+                         @bench pipe_bandwidth 400.000 MB/s ops=10 reps=3 ctxt=4.00 cr3=4.00 pkru=0.00\n\
+                         @bench-suite end\n";
+
+    #[test]
+    fn tlb_table_compares_the_tagged_mode_with_plain() {
+        let mut m = mode();
+        m.ours.get_mut("null_syscall").unwrap().pkru = Some(2.0);
+        let mut md = String::new();
+        tlb_table(&mut md, &m);
+        assert!(md.starts_with("| test | tlb=plain | CR3/op | tlb=small |"), "{md}");
+        assert_eq!(
+            line(&md, "| null syscall"),
+            "| null syscall (getppid) | 6.00 us | 2.00 | 5.00 us | 2.00 | 2.00 | 1.20× |"
+        );
+        // Bandwidth: tagged 600 against plain 400 MB/s is 1.5× better.
+        assert!(line(&md, "| pipe bandwidth").ends_with("| 1.50× |"), "{md}");
+        assert!(line(&md, "| pipe latency").contains("| failed |"), "{md}");
     }
 
     fn line<'a>(text: &'a str, start: &str) -> &'a str {
