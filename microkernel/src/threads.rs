@@ -81,7 +81,9 @@ impl<M: Machine> Kernel<M> {
         };
         let (sref, new_space) = match space {
             Some(s) => (s, false),
-            None => (self.create_space(flags & create::PRIVILEGED != 0, small_slot.filter(|_| self.small_mode()))?, true),
+            None => {
+                (self.create_space(flags & create::PRIVILEGED != 0, small_slot.filter(|_| self.small_mode()))?, true)
+            }
         };
         let result = self.create_thread_in(sref, pager, exception_handler, utcb, flags);
         if result.is_err() && new_space {

@@ -54,13 +54,8 @@ impl<M: Machine> Kernel<M> {
             let w = self.frames.alloc(&mut self.mach).ok_or(Error::NoMemory)?;
             paging::install_window(&mut self.mach, self.kernel_root, w);
             self.window = w;
-            let kip = Attrs {
-                user: true,
-                writable: false,
-                executable: false,
-                global: false,
-                pkey: abi::window::KIP_PKEY,
-            };
+            let kip =
+                Attrs { user: true, writable: false, executable: false, global: false, pkey: abi::window::KIP_PKEY };
             let frames = &mut self.frames;
             paging::map(&mut self.mach, self.kernel_root, KIP_ADDR, self.kip_frame, PageSize::Size4K, kip, &mut |m| {
                 frames.alloc(m)
@@ -128,7 +123,14 @@ impl<M: Machine> Kernel<M> {
 /// May `rights` at `va` be installed in `space` (with the frame at
 /// `frame`)? Under `tlb=small` an executable page of a small space must not
 /// contain WRPKRU, also across its edges with executable neighbours.
-pub fn window_code_ok(mem: &impl PhysMem, small_mode: bool, space: &Space, va: u64, frame: u64, rights: Rights) -> bool {
+pub fn window_code_ok(
+    mem: &impl PhysMem,
+    small_mode: bool,
+    space: &Space,
+    va: u64,
+    frame: u64,
+    rights: Rights,
+) -> bool {
     if !small_mode || space.small_slot.is_none() || !rights.executable() || rights.writable() {
         return true;
     }

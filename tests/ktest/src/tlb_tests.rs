@@ -203,8 +203,7 @@ pub fn tlb_unmap(_: &crate::harness::Ctx) -> Result<(), String> {
     check!(ipc::word(&r, mr::RAX) == SECRET_VALUE, "the probe read {:#x}", ipc::word(&r, mr::RAX));
     // Take the page away while the probe waits (this thread runs: with
     // PCIDs, its space is loaded and the probe's entries keep their tag).
-    sys::unmap(Fpage::new(secret, 12, Rights::NONE), Rights::RWX, false)
-        .map_err(|e| alloc::format!("unmap: {e:?}"))?;
+    sys::unmap(Fpage::new(secret, 12, Rights::NONE), Rights::RWX, false).map_err(|e| alloc::format!("unmap: {e:?}"))?;
     p.resume(&r, p.code + READ_AGAIN)?;
     let r = p.next()?;
     check!(fault_at(&r) == Some(DATA), "reading again after the unmap: {}", describe(&r));
