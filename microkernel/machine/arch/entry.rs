@@ -16,6 +16,21 @@
 //!
 //! Frame layout (low to high): r15 … rax, vector, error, rip, cs, rflags,
 //! rsp, ss — `microkernel::thread::Frame`.
+//!
+//! A SYSCALL that stays in user mode. Some hypervisors do not switch to
+//! ring 0 on a guest user's SYSCALL: this host's `/dev/kvm` is `kvm_pvm`
+//! (a software "Pagetable-based Virtual Machine" that runs the guest kernel
+//! deprivileged and shadows its page tables). It applies SYSCALL's register
+//! effects (RCX = return RIP, R11 = RFLAGS, RFLAGS masked by SFMASK,
+//! RIP = LSTAR) but leaves the vCPU at CPL 3, so the fetch at LSTAR faults
+//! in user mode (#PF, error 0x15, RIP = CR2 = `syscall_entry`) — and that
+//! fault does reach the kernel through the IDT. The page-fault stub turns
+//! such a fault into the system call it stands for: the frame it saves is the
+//! one `syscall_entry` would have saved, with RIP from RCX (only a lower-half
+//! address) and RFLAGS from R11 sanitised as for any user-supplied frame (a
+//! user jumping to `syscall_entry` itself controls RCX and R11, and gets no
+//! more than a `syscall` instruction would give it). On hardware and TCG the
+//! path is only reached by such a jump.
 
 use microkernel::thread::Frame;
 
@@ -89,9 +104,42 @@ isr_\n:
     .irp n, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31
     ISR \n, 0
     .endr
-    .irp n, 8,10,11,12,13,14,17,21,29,30
+    .irp n, 8,10,11,12,13,17,21,29,30
     ISR \n, 1
     .endr
+
+    /* #PF; from user mode at syscall_entry: a SYSCALL that stayed in user
+       mode (see the module documentation), finished here. */
+    .global isr_14
+isr_14:
+    test qword ptr [rsp + 16], 3    /* CS of the faulting code */
+    jz 5f
+    push rax                        /* now: error +8, rip +16, cs +24, rflags +32, rsp +40, ss +48 */
+    lea rax, [rip + syscall_entry]
+    cmp [rsp + 16], rax
+    jne 4f
+    mov rax, rcx
+    shr rax, 47
+    jnz 4f                          /* RCX is no lower-half address: an ordinary fault */
+    mov rax, r11
+    and rax, {rflags_user}
+    or rax, {rflags_always}
+    mov [rsp + 32], rax             /* rflags */
+    mov [rsp + 16], rcx             /* rip */
+    mov qword ptr [rsp + 24], {user_cs}
+    mov qword ptr [rsp + 48], {user_ss}
+    mov qword ptr [rsp + 8], 0      /* error */
+    pop rax
+    push {syscall_vector}           /* vector */
+    cld
+    swapgs
+    PUSH_GPRS
+    mov rsp, gs:[8]
+    call syscall_from_user
+    ud2
+4:  pop rax
+5:  push 14
+    jmp isr_common
     .irp n, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,255
     ISR \n, 0
     .endr
@@ -145,7 +193,12 @@ ISR_TABLE:
     .quad isr_\n
     .endr
     .quad isr_255
-"#
+"#,
+    rflags_user = const microkernel::thread::RFLAGS_USER_MASK,
+    rflags_always = const microkernel::thread::RFLAGS_ALWAYS,
+    user_cs = const microkernel::thread::USER_CS,
+    user_ss = const microkernel::thread::USER_SS,
+    syscall_vector = const microkernel::thread::SYSCALL_VECTOR,
 );
 
 extern "C" {
