@@ -113,6 +113,10 @@ impl Server {
                 return Err(errno);
             }
         };
+        for a in &img.areas {
+            let name = core::str::from_utf8(path).unwrap_or("?");
+            self.wx_allows(pid, a.prot, format_args!("exec {name}: segment at {:#x}", a.start))?;
+        }
         self.install_image(tid, path, ino, img, argv, envp)
     }
 

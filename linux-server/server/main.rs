@@ -35,6 +35,7 @@ mod syscalls;
 mod trampoline;
 mod tty;
 mod uaccess;
+mod wx;
 
 use abi::ThreadId;
 use alloc::vec::Vec;
@@ -135,6 +136,9 @@ fn main() {
         shm_pages: Default::default(),
         next_shm: 0,
         rng: rt::port::rdtsc(),
+        small_tlb: kip.tlb() == abi::kip::TlbMode::Small,
+        shared_frames: Default::default(),
+        wx_stats: Default::default(),
     };
     s.setup_devices();
     let (path, argv) = s.initial_command();

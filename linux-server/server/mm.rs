@@ -164,12 +164,21 @@ impl Server {
             }
         };
         let writable = self.mm(pid).pt.get(page).is_some_and(|p| p.writable);
+        let rights = self.wx_rights(pid, &vma, page, frame, rights_of(vma.prot, writable));
+        if exec && !rights.contains(Rights::X) {
+            use linux_server::signal::info::SEGV_ACCERR;
+            let info = linux_server::signal::SigInfo::fault(linux_server::linux::signal::SIGSEGV, SEGV_ACCERR, addr);
+            return self.fault_in_fault(
+                tid,
+                info,
+                1 | 4 | 0x10,
+                addr,
+                "execute of a page holding WRPKRU (0f 01 ef), refused under tlb=small",
+            );
+        }
         self.note_shared_write(&vma, page);
         let mut m = Message::new(0);
-        m.item(TypedItem::Map {
-            fpage: Fpage::new(Pool::addr(frame), 12, rights_of(vma.prot, writable)),
-            hotspot: page,
-        });
+        m.item(TypedItem::Map { fpage: Fpage::new(Pool::addr(frame), 12, rights), hotspot: page });
         self.fault_around(pid, &vma, page, &mut m);
         Reply::Msg(m)
     }
@@ -211,11 +220,9 @@ impl Server {
                     None => None,
                 };
                 if let Some((frame, writable)) = got {
+                    let rights = self.wx_rights(pid, vma, p, frame, rights_of(vma.prot, writable));
                     self.note_shared_write(vma, p);
-                    m.item(TypedItem::Map {
-                        fpage: Fpage::new(Pool::addr(frame), 12, rights_of(vma.prot, writable)),
-                        hotspot: p,
-                    });
+                    m.item(TypedItem::Map { fpage: Fpage::new(Pool::addr(frame), 12, rights), hotspot: p });
                 }
             }
             p += PAGE;
@@ -373,6 +380,7 @@ impl Server {
         if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
             return Err(EINVAL);
         }
+        self.wx_allows(pid, Prot::from_linux(prot), format_args!("mmap({addr:#x}, {len:#x})"))?;
         let len = page_up(len).ok_or(ENOMEM)?;
         if len > TASK_END {
             return Err(ENOMEM);
@@ -461,6 +469,7 @@ impl Server {
         }
         let end = page_up(addr.checked_add(len).ok_or(ENOMEM)?).ok_or(ENOMEM)?;
         let new = Prot::from_linux(prot);
+        self.wx_allows_protect(pid, addr, end, new)?;
         // What rights some page of the range loses.
         let old: alloc::vec::Vec<Vma> =
             self.mm(pid).vmas.iter().filter(|v| v.end > addr && v.start < end).copied().collect();

@@ -30,11 +30,15 @@ impl Server {
     /// A zeroed frame for a user page: from the pool, or, when it is dry,
     /// after the page cache gave back the pages nobody maps.
     pub fn alloc_user_frame(&mut self) -> SysResult<Frame> {
-        if let Some(f) = self.pool.alloc() {
-            return Ok(f);
-        }
-        self.cache_reclaim();
-        self.pool.alloc().ok_or(ENOMEM)
+        let f = match self.pool.alloc() {
+            Some(f) => f,
+            None => {
+                self.cache_reclaim();
+                self.pool.alloc().ok_or(ENOMEM)?
+            }
+        };
+        self.wx_fresh(f);
+        Ok(f)
     }
 
     /// Drop every cached page no process maps (written back first if a
@@ -101,6 +105,7 @@ impl Server {
         let pages: alloc::vec::Vec<(u64, Frame)> =
             self.page_cache.range((ino, first)..(ino, last)).map(|(&(_, idx), &f)| (idx, f)).collect();
         for (idx, f) in pages {
+            self.wx_before_write(f);
             let page = self.pool.frame_mut(f);
             page.fill(0);
             let _ = self.vfs.read_at(ino, idx * PAGE, &mut page[..]);

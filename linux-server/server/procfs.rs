@@ -34,6 +34,8 @@ pub enum ProcFile {
     Limits(Pid),
     /// /proc/l4/counters: the microkernel's event counters.
     KernelCounters,
+    /// /proc/l4/tlb: the TLB mode and the W^X figures (wx.rs).
+    Tlb,
 }
 
 /// Magic link numbers: `/proc/self`, and per process `exe` and `cwd`.
@@ -147,6 +149,9 @@ impl Server {
             if let Some(l4) = dir(&mut self.vfs, proc_, b"l4", 0o555) {
                 if let Ok(ino) = self.vfs.create(l4, b"counters", 0o444, Owner::ROOT, now) {
                     self.proc_files.insert(ino, ProcFile::KernelCounters);
+                }
+                if let Ok(ino) = self.vfs.create(l4, b"tlb", 0o444, Owner::ROOT, now) {
+                    self.proc_files.insert(ino, ProcFile::Tlb);
                 }
             }
         }
@@ -320,6 +325,7 @@ impl Server {
                     let _ = writeln!(s, "{name} {v}");
                 }
             }
+            ProcFile::Tlb => self.tlb_report(&mut s),
             ProcFile::Limits(pid) => {
                 if let Some(p) = self.procs.get(&pid) {
                     Self::write_limits(&mut s, &p.rlimits);

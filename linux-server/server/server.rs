@@ -101,6 +101,13 @@ pub struct Server {
     pub next_shm: u64,
     /// State of the pseudo-random generator (getrandom, AT_RANDOM).
     pub rng: u64,
+    /// The kernel runs `tlb=small`: Linux processes share their page table
+    /// with this server, so W^X and the WRPKRU rule hold (wx.rs).
+    pub small_tlb: bool,
+    /// Under `tlb=small`: how shared frames are mapped (wx.rs).
+    pub shared_frames: linux_server::mm::wx::SharedFrames,
+    /// Under `tlb=small`: what the rules refused (/proc/l4/tlb).
+    pub wx_stats: crate::wx::WxStats,
 }
 
 pub fn value_msg(v: u64) -> Message {

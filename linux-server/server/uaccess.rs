@@ -122,6 +122,7 @@ impl Server {
             let off = (a % PAGE) as usize;
             let n = (PAGE as usize - off).min(data.len() - done);
             let frame = self.user_frame(pid, page_down(a), true).map_err(|_| done)?;
+            self.wx_before_write(frame);
             self.pool.frame_mut(frame)[off..off + n].copy_from_slice(&data[done..done + n]);
             done += n;
         }

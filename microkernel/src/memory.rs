@@ -93,7 +93,18 @@ impl<M: Machine> Mmu for KernelMmu<'_, M> {
 
     fn restrict(&mut self, space: u32, va: u64, rights: Rights) -> Status {
         let sp = self.spaces.get(space).expect("protecting in a dead space");
-        let (root, attrs) = (sp.root, user_attrs(sp, rights, self.small_mode));
+        let (root, mut attrs) = (sp.root, user_attrs(sp, rights, self.small_mode));
+        // A small space's page that loses write access becomes executable
+        // if it may execute (W^X held the right back): its contents, written
+        // meanwhile, get the check a new executable mapping gets, and stay
+        // data if they hold WRPKRU.
+        if attrs.executable && self.small_mode && sp.small_slot.is_some() {
+            let frame = paging::walk(self.mach, root, va).map(|l| l.phys_of(va & !(PAGE_SIZE - 1)));
+            if frame.is_some_and(|f| !window_code_ok(&*self.mach, true, sp, va, f, rights)) {
+                log::warn!("{va:#x} of small space {space} stays not executable: the page holds WRPKRU");
+                attrs.executable = false;
+            }
+        }
         match paging::protect(self.mach, root, va, attrs) {
             Some(leaf) => {
                 self.flush(space, va);

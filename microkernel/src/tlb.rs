@@ -1,5 +1,5 @@
 //! The tagged TLB: which mode the kernel runs in, the PCIDs of spaces, the
-//! protection-key register values of small spaces, and the WRPKRU byte check.
+//! protection-key register values of small spaces.
 //!
 //! Why: an untagged x86 TLB is flushed by every CR3 load, and under QEMU's
 //! TCG a CR3 load also flushes the emulator's whole software TLB — the cost
@@ -59,25 +59,6 @@ pub fn choose(requested: Option<&str>, f: TlbFeatures) -> (TlbMode, Option<&'sta
 /// nor another small space.
 pub fn pkru_for(key: u8) -> u32 {
     (0..16u32).filter(|&k| k != key as u32 && k != KIP_PKEY as u32).fold(0, |v, k| v | 3 << (2 * k))
-}
-
-/// The WRPKRU instruction: whoever executes it sets its own access rights.
-pub const WRPKRU: [u8; 3] = [0x0f, 0x01, 0xef];
-
-/// Does executing anywhere in `page` (with the last bytes of the page before
-/// and the first bytes of the page after, where those are executable too)
-/// run into a WRPKRU? Instruction fetch crosses page boundaries, so the
-/// sequence may straddle them.
-pub fn contains_wrpkru(before: Option<[u8; 2]>, page: &[u8], after: Option<[u8; 2]>) -> bool {
-    if page.windows(3).any(|w| w == WRPKRU) {
-        return true;
-    }
-    let n = page.len();
-    if n < 2 {
-        return false;
-    }
-    let edge = |a: [u8; 2], b: [u8; 2]| [a[0], a[1], b[0], b[1]].windows(3).any(|w| w == WRPKRU);
-    before.is_some_and(|b| edge(b, [page[0], page[1]])) || after.is_some_and(|a| edge([page[n - 2], page[n - 1]], a))
 }
 
 /// Number of PCIDs (12 bits; 0 is the kernel's own page table).
@@ -175,33 +156,6 @@ mod tests {
         assert!(!allowed(server, 0) && !allowed(server, 1) && !allowed(server, 3));
         // Denied means both access and write disabled.
         assert_eq!(server & 3, 3);
-    }
-
-    #[test]
-    fn wrpkru_is_found_inside_and_across_page_edges() {
-        let mut page = [0x90u8; 4096];
-        assert!(!contains_wrpkru(None, &page, None));
-        page[100..103].copy_from_slice(&WRPKRU);
-        assert!(contains_wrpkru(None, &page, None));
-        let mut page = [0x90u8; 4096];
-        page[4093..].copy_from_slice(&WRPKRU);
-        assert!(contains_wrpkru(None, &page, None), "at the very end");
-        // Straddling the start: the page before ends 0f 01, or 0f.
-        let mut page = [0x90u8; 4096];
-        page[0] = 0xef;
-        assert!(contains_wrpkru(Some([0x0f, 0x01]), &page, None));
-        assert!(!contains_wrpkru(None, &page, None), "the page before is not executable");
-        page[0] = 0x01;
-        page[1] = 0xef;
-        assert!(contains_wrpkru(Some([0x90, 0x0f]), &page, None));
-        // Straddling the end.
-        let mut page = [0x90u8; 4096];
-        page[4095] = 0x0f;
-        assert!(contains_wrpkru(None, &page, Some([0x01, 0xef])));
-        page[4094] = 0x0f;
-        page[4095] = 0x01;
-        assert!(contains_wrpkru(None, &page, Some([0xef, 0x90])));
-        assert!(!contains_wrpkru(None, &page, Some([0x90, 0xef])));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! Keys do not stop instruction fetches, so the kernel adds two rules for
 //! small spaces: a window page that is writable is never executable (W^X),
 //! and no executable window page may contain the WRPKRU instruction
-//! (`tlb::contains_wrpkru`, checked when the page is mapped).
+//! (`abi::window::contains_wrpkru`, checked when the page is mapped).
 //!
 //! Slot 7 holds the KIP; slots 0 and 1 the initial servers; privileged
 //! servers may create small spaces in the others (`create::small_slot`).
@@ -20,7 +20,7 @@ use crate::kernel::{Kernel, Machine};
 use crate::paging::{self, Attrs, PageSize};
 use crate::phys::PhysMem;
 use crate::space::Space;
-use crate::tlb::{self, TlbMode};
+use crate::tlb::TlbMode;
 use abi::error::Error;
 use abi::kip::Kip;
 use abi::{Rights, KIP_ADDR, PAGE_SIZE};
@@ -147,5 +147,5 @@ pub fn window_code_ok(
     };
     let before = va.checked_sub(2).filter(|&a| space.owns_address(a, true)).and_then(edge);
     let after = Some(va + PAGE_SIZE).filter(|&a| space.owns_address(a, true)).and_then(edge);
-    !tlb::contains_wrpkru(before, &page, after)
+    !abi::window::contains_wrpkru(before, &page, after)
 }

@@ -7,10 +7,11 @@ use crate::paging;
 use crate::phys::PhysMem;
 use crate::tests::{kernel, raw_syscall, spawn, K};
 use crate::thread::SpaceRef;
-use crate::tlb::{TlbMode, WRPKRU};
+use crate::tlb::TlbMode;
 use abi::error::Error;
 use abi::kip::Kip;
 use abi::sysno::{self, create};
+use abi::window::WRPKRU;
 use abi::window::{pkey_of_slot, slot_base, KIP_PKEY};
 use abi::{Rights, ThreadId, KIP_ADDR, PAGE_SIZE};
 
@@ -105,6 +106,21 @@ fn small_spaces_get_w_xor_x_and_no_wrpkru() {
     assert_eq!(map(&mut k, server, base + 4 * PAGE_SIZE, &[0xef], Rights::RX), Err(MapFail::Reserved));
     // Not executable, the same bytes are data.
     assert!(map(&mut k, server, base + 4 * PAGE_SIZE, &[0xef], Rights::R).is_ok());
+    // Writable and executable: it runs once it loses write access — unless
+    // what was written meanwhile holds WRPKRU.
+    let rwx = base + 6 * PAGE_SIZE;
+    map(&mut k, server, rwx, &[0x90; 16], Rights::RWX).unwrap();
+    let revoke_w = |k: &mut K| {
+        let (db, mut mmu) = k.mmu();
+        db.unmap(&mut mmu, server.slot, rwx, Rights::W, true);
+    };
+    revoke_w(&mut k);
+    assert!(attrs(&k, rwx).executable && !attrs(&k, rwx).writable, "harmless code runs");
+    let frame2 = map(&mut k, server, rwx + PAGE_SIZE, &[0x90; 16], Rights::RWX).unwrap();
+    k.mach.mem.write_bytes(frame2 + 100, &WRPKRU);
+    let (db, mut mmu) = k.mmu();
+    db.unmap(&mut mmu, server.slot, rwx + PAGE_SIZE, Rights::W, true);
+    assert!(!attrs(&k, rwx + PAGE_SIZE).executable, "WRPKRU written while writable stays data");
     // Large spaces are the linux-server's business (it checks their code).
     let process = space(&mut k, None, 0x10_0000).unwrap();
     assert!(map(&mut k, process, 0x40_0000, &code, Rights::RWX).is_ok());

@@ -106,7 +106,10 @@ impl Pager {
             return error(2);
         }
         let mut m = Message::with(proto::OK, &[pa]);
-        m.item(TypedItem::Map { fpage: Fpage::new(window::addr(pa), log2 as u32, Rights::RX), hotspot: dest });
+        // Read-only, not executable: under tlb=small the kernel refuses
+        // executable window pages holding WRPKRU, and boot modules (the
+        // initrd's programs) may hold any bytes.
+        m.item(TypedItem::Map { fpage: Fpage::new(window::addr(pa), log2 as u32, Rights::R), hotspot: dest });
         m
     }
 

@@ -106,6 +106,39 @@ fn unmap_takes_effect_under_small_spaces() {
     ktest_in("tlb_unmap", "small");
 }
 
+/// Under `tlb=small` the kernel refuses to map a window page executable if
+/// it holds WRPKRU (0f 01 ef), also across an edge with an executable
+/// neighbour — and the root pager and the linux-server are small spaces, so
+/// such bytes anywhere in their code (an unlucky immediate, say) would stop
+/// the boot at the first fault there. This finds them in the build instead.
+#[test]
+fn small_space_images_hold_no_wrpkru() {
+    let limits =
+        elfload::Limits { min_addr: 0, max_addr: abi::USER_END, max_total: 1 << 30, pie_base: abi::WINDOW_BASE };
+    for name in ["pager", "linux-server", "ktest"] {
+        let path = system_tests::root().join("build").join(name);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let plan = elfload::Plan::parse(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let (lo, hi) = plan.extent();
+        let mut page = [0u8; 4096];
+        let mut before: Option<[u8; 2]> = None;
+        let mut found = Vec::new();
+        for va in (lo..hi).step_by(4096) {
+            let exec = plan.fill_page(&bytes, va, &mut page).is_some_and(|r| r.exec);
+            if !exec {
+                before = None;
+                continue;
+            }
+            // The edge with the next page is seen when that page is scanned.
+            if abi::window::contains_wrpkru(before, &page, None) {
+                found.push(format!("{va:#x}"));
+            }
+            before = Some([page[4094], page[4095]]);
+        }
+        assert!(found.is_empty(), "{name}: WRPKRU in executable page(s) {found:?}; change the code there");
+    }
+}
+
 #[test]
 fn a_tlb_mode_the_cpu_lacks_falls_back_with_a_warning() {
     // QEMU's TCG offers protection keys but no PCID.

@@ -5,6 +5,7 @@
 
 pub mod pages;
 pub mod vma;
+pub mod wx;
 
 pub const PAGE: u64 = 4096;
 
