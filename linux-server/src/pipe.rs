@@ -126,6 +126,21 @@ impl PipeBuffer {
         freed
     }
 
+    /// Of the first `n` bytes a read got before the reader's buffer faulted,
+    /// how many it keeps: whole pages only. Linux's pipe_read copies a
+    /// page's bytes in one piece and takes nothing of a page it could not
+    /// copy whole (EFAULT if that was the first).
+    pub fn whole_pages_within(&self, n: usize) -> usize {
+        let mut kept = 0;
+        for p in &self.pages {
+            if kept + p.len() > n {
+                break;
+            }
+            kept += p.len();
+        }
+        kept
+    }
+
     /// Drop everything (the last reader is gone). Returns the pages freed.
     pub fn clear(&mut self) -> usize {
         let n = self.pages.len();
@@ -292,5 +307,19 @@ mod tests {
         assert_eq!(p.capacity(), 8192);
         assert_eq!(p.clear(), 2);
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn a_read_that_faults_keeps_whole_pages_only() {
+        let mut p = PipeBuffer::new(false);
+        p.writers = 1;
+        p.push_page(&[1; 200]);
+        p.push_page(&[2; 300]);
+        assert_eq!(p.whole_pages_within(50), 0, "nothing of the first page");
+        assert_eq!(p.whole_pages_within(200), 200);
+        assert_eq!(p.whole_pages_within(499), 200, "the second page was not whole");
+        assert_eq!(p.whole_pages_within(500), 500);
+        p.consume(20);
+        assert_eq!(p.whole_pages_within(180), 180, "what is left of a page counts as the page");
     }
 }

@@ -35,6 +35,14 @@ impl<M: Machine> Kernel<M> {
             }
             return self.schedule();
         }
+        // A Linux process reaches the kernel only to call its server (the
+        // libc shim's direct IPC): with any other call it could delete its
+        // own thread or space behind the server's back (its parent would
+        // wait forever), halt or divert its signal thread, or unmap pages.
+        if self.tcb(cur).linux && !matches!(rax, sysno::IPC | sysno::YIELD) {
+            self.tcb_mut(cur).frame.rax = Error::NoPermission.code();
+            return self.schedule();
+        }
         match rax {
             sysno::IPC => self.sys_ipc(cur),
             sysno::YIELD => self.sys_yield(cur),

@@ -348,6 +348,30 @@ fn exception_ipc_round_trip_rewrites_registers() {
 }
 
 #[test]
+fn linux_threads_may_only_call_ipc_and_yield() {
+    let mut k = kernel();
+    let (_server, sid) = spawn(&mut k, 100);
+    let (proc_, pid) = spawn(&mut k, 100);
+    k.tcb_mut(proc_).linux = true;
+    k.tcb_mut(proc_).exception_handler = sid;
+    for (nr, args) in [
+        (sysno::THREAD_DELETE, [pid.0, 0, 0, 0, 0]),
+        (sysno::SPACE_DELETE, [pid.0, 0, 0, 0, 0]),
+        (sysno::EXREGS, [pid.0, exregs::HALT, 0, 0, 0]),
+        (sysno::UNMAP, [Fpage::complete(Rights::RWX).0, 7 | 8, 0, 0, 0]),
+        (sysno::THREAD_STATE, [pid.0, 0, 0, 0, 0]),
+        (sysno::KDEBUG_PRINT, [0, 0, 0, 0, 0]),
+    ] {
+        assert_eq!(raw_syscall(&mut k, proc_, nr, args), Error::NoPermission.code(), "call {nr:#x}");
+        assert_eq!(k.slot_of(pid), Some(proc_), "still alive after {nr:#x}");
+    }
+    assert_eq!(raw_syscall(&mut k, proc_, sysno::YIELD, [0; 5]), 0);
+    // IPC to its server still works (a send with a zero timeout to a
+    // thread not waiting: Timeout, not NoPermission).
+    assert_eq!(raw_syscall(&mut k, proc_, sysno::IPC, [sid.0, 0, 0, 0, 0]), Error::Timeout.code());
+}
+
+#[test]
 fn linux_syscall_becomes_exception_message_and_reply_sets_rax() {
     let mut k = kernel();
     let (server, sid) = spawn(&mut k, 100);
@@ -410,9 +434,11 @@ fn linux_syscall_becomes_exception_message_and_reply_sets_rax() {
     assert_eq!(k.tcb(proc_).frame.rax, 77);
     assert_eq!(k.counters.ipc_fast, fast + 2);
     assert!(k.tcb(server).deadline.is_some(), "the receive timeout is armed");
-    // A kernel syscall number from a Linux thread is still the kernel's.
+    // A kernel syscall number from a Linux thread is still the kernel's
+    // (not a Linux syscall), and refused unless it is IPC or YIELD.
     let r = raw_syscall(&mut k, proc_, sysno::COUNTERS, [0, 0, 0, 0, 0]);
-    assert_eq!(r, 0);
+    assert_eq!(r, Error::NoPermission.code());
+    assert_eq!(k.counters.linux_syscalls, 2, "getpid and getppid only");
 }
 
 #[test]

@@ -308,9 +308,20 @@ impl Server {
             }
         };
         let (records, next) = self.vfs.getdents(ino, pos, count.min(1 << 20) as usize)?;
-        self.write_user(pid, dirp, &records)?;
+        let Err(got) = self.copy_out(pid, dirp, &records) else {
+            file.borrow_mut().offset = next;
+            return Ok(records.len() as u64);
+        };
+        // The buffer faulted: as Linux, the records that arrived whole
+        // count, and the directory position is the one after them.
+        let whole = linux_server::linux::dirent::whole_records_within(&records, got);
+        if whole == 0 {
+            return Err(EFAULT);
+        }
+        let (again, next) = self.vfs.getdents(ino, pos, whole)?;
+        debug_assert_eq!(again.len(), whole);
         file.borrow_mut().offset = next;
-        Ok(records.len() as u64)
+        Ok(whole as u64)
     }
 
     pub(super) fn sys_faccessat(&mut self, pid: Pid, dirfd: u64, pathp: u64, mode: u64, flags: u64) -> SysResult<u64> {

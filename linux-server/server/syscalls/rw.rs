@@ -163,6 +163,10 @@ impl Server {
                 Ok(()) => done += n,
                 Err(k) => {
                     done += k;
+                    // From a pipe, only the pages that arrived whole count.
+                    if let FileKind::Pipe(p) = &file.borrow().kind {
+                        done = p.borrow().buf.whole_pages_within(done);
+                    }
                     break;
                 }
             }

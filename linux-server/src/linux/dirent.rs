@@ -59,6 +59,20 @@ pub fn push(out: &mut Vec<u8>, ino: u64, off: i64, dtype: u8, name: &[u8]) -> Op
     Some(len)
 }
 
+/// How many bytes of `records` (a buffer this module built) are whole
+/// records within its first `n` bytes — what a `getdents64` whose buffer
+/// faulted after `n` bytes returns, as Linux writes record by record.
+pub fn whole_records_within(records: &[u8], n: usize) -> usize {
+    let mut at = 0;
+    while let Some(len) = records.get(at + 16..at + 18).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize) {
+        if len == 0 || at + len > n.min(records.len()) {
+            break;
+        }
+        at += len;
+    }
+    at
+}
+
 /// One record decoded from a `getdents64` buffer (for tests and debugging).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
@@ -137,5 +151,17 @@ mod tests {
         assert_eq!(push(&mut out, 1, 1, DT_REG, &[b'x'; 70000]), None);
         assert_eq!(out.len(), 56);
         assert_eq!(parse(&out[..50]), None);
+    }
+
+    #[test]
+    fn a_faulting_buffer_keeps_whole_records() {
+        let mut b = Vec::new();
+        let a = push(&mut b, 1, 1, DT_DIR, b".").unwrap();
+        let c = push(&mut b, 2, 2, DT_REG, b"a-longer-name").unwrap();
+        assert_eq!(whole_records_within(&b, 0), 0);
+        assert_eq!(whole_records_within(&b, a - 1), 0);
+        assert_eq!(whole_records_within(&b, a), a);
+        assert_eq!(whole_records_within(&b, a + c - 1), a);
+        assert_eq!(whole_records_within(&b, usize::MAX), a + c);
     }
 }
