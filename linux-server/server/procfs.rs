@@ -195,7 +195,9 @@ impl Server {
         let now = self.now_ts();
         let name = format!("{pid}");
         let Ok(d) = self.vfs.lookup_child(proc_, name.as_bytes()) else { return };
-        for n in [&b"exe"[..], b"cwd", b"cmdline", b"stat", b"status", b"maps", b"environ"] {
+        // Every entry proc_add made: one left behind keeps the directory
+        // (and its inodes) alive for good.
+        for n in [&b"exe"[..], b"cwd", b"cmdline", b"stat", b"status", b"maps", b"environ", b"limits"] {
             if let Ok(ino) = self.vfs.lookup_child(d, n) {
                 self.proc_files.remove(&ino);
             }

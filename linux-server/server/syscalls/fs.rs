@@ -508,6 +508,14 @@ impl Server {
         let ino = self.lookup(pid, cwd, &path, true)?;
         let c = &self.procs[&pid].creds;
         self.vfs.may(ino, W_OK, c.euid, c.egid)?;
+        // A program a live process runs cannot change under it (Linux's
+        // deny_write_access, as for open): its text is this file's pages.
+        if (len as i64) >= 0 && matches!(self.vfs.kind(ino)?, Kind::Regular) && self.being_executed(ino) {
+            if !self.quiet {
+                rt::println!("linux-server: pid {pid}: truncate of a running program: ETXTBSY");
+            }
+            return Err(ETXTBSY);
+        }
         self.truncate_ino(ino, len)
     }
 
