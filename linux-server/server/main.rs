@@ -44,7 +44,8 @@ use rt::println;
 rt::entry!(main);
 // The server's own heap: page tables, VFS, file data written by processes.
 // It lives in .bss, so only the pages it really uses are ever paged in.
-rt::declare_heap!(768 << 20);
+const HEAP_SIZE: usize = 768 << 20;
+rt::declare_heap!(HEAP_SIZE);
 
 /// Where the initrd appears in the server: its physical address plus this.
 const INITRD_MIRROR: u64 = abi::window::SERVER_SLOT + (16 << 30);
@@ -73,7 +74,7 @@ fn main() {
     let me = rt::utcb::Utcb::current().my_id();
     let clock = clock::Clock::from_kip();
     let now = files::timespec(clock.realtime_ns());
-    let vfs = match map_module(kip.root_pager, 2) {
+    let mut vfs = match map_module(kip.root_pager, 2) {
         Some(archive) => match Vfs::from_cpio(archive, now) {
             Ok(v) => v,
             Err(e) => {
@@ -87,6 +88,11 @@ fn main() {
             Vfs::new(now)
         }
     };
+    // Written files live in the heap, so in RAM: like tmpfs's default, at
+    // most half of the memory the root pager has, and a third of the heap
+    // (the server's own allocations cannot fail gracefully, files can).
+    let ram = rt::pager::stats(kip.root_pager).map(|st| st.free_pages * 4096).unwrap_or(0);
+    vfs.set_data_limit((ram / 2).min(HEAP_SIZE as u64 / 3));
     let console = console::Console::init(me);
     // Above the Linux threads and their signal threads: a busy process never
     // delays the server's answers.

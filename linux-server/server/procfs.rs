@@ -34,6 +34,8 @@ pub enum ProcFile {
     Limits(Pid),
     /// /proc/l4/counters: the microkernel's event counters.
     KernelCounters,
+    /// /proc/l4/memory: what the server holds (for leak checks).
+    ServerMemory,
 }
 
 /// Magic link numbers: `/proc/self`, and per process `exe` and `cwd`.
@@ -147,6 +149,11 @@ impl Server {
             if let Some(l4) = dir(&mut self.vfs, proc_, b"l4", 0o555) {
                 if let Ok(ino) = self.vfs.create(l4, b"counters", 0o444, Owner::ROOT, now) {
                     self.proc_files.insert(ino, ProcFile::KernelCounters);
+                }
+                // And what the server holds, so that a test can check that
+                // a workload gave everything back.
+                if let Ok(ino) = self.vfs.create(l4, b"memory", 0o444, Owner::ROOT, now) {
+                    self.proc_files.insert(ino, ProcFile::ServerMemory);
                 }
             }
         }
@@ -321,6 +328,25 @@ impl Server {
                 for (name, v) in abi::counters::COUNTER_NAMES.iter().zip(c) {
                     let _ = writeln!(s, "{name} {v}");
                 }
+            }
+            ProcFile::ServerMemory => {
+                // Frames of the pool in use (process memory, page tables'
+                // shadows, the page cache), bytes of the server's heap in
+                // use, bytes of file contents in the heap, and how many
+                // inodes, processes, threads and address spaces there are.
+                let (used, total) = self.pool.usage();
+                let (heap_used, heap_free) = crate::ALLOCATOR.usage();
+                let (files, files_max) = self.vfs.data_usage();
+                let _ = write!(
+                    s,
+                    "pool_frames_used {used}\npool_frames {total}\nheap_bytes_used {heap_used}\n\
+                     heap_bytes_free {heap_free}\nfile_bytes {files}\nfile_bytes_max {files_max}\ninodes {}\n\
+                     processes {}\nthreads {}\naddress_spaces {}\n",
+                    self.vfs.inode_count(),
+                    self.procs.len(),
+                    self.tasks.len(),
+                    self.mms.len()
+                );
             }
             ProcFile::Limits(pid) => {
                 if let Some(p) = self.procs.get(&pid) {
