@@ -41,7 +41,10 @@
  *
  * -v prints every call to the real stderr (kept at fd 1000) before issuing
  * it, and every child's end. At the end one line:
- *   fuzz: seed S calls N batches B children K crashed C (SIGSEGV x ...) exited E hung H elapsed_ms T calls_per_s R
+ *   fuzz: seed S calls N batches B children K crashed C (SIGSEGV x, ..., SIGRT y) exited E stopped P hung H elapsed_ms T calls_per_s R
+ * (crashed: children ended by a signal, by signal, real-time ones together;
+ * exited: children that ended by exit/exit_group or an exec'd image's exit;
+ * stopped: children that stopped themselves, then killed; hung: see above)
  * and exit status 0 (1 for bad usage or if the fuzzer itself cannot run).
  * Every 10000 calls: "fuzz: progress calls N" (for scripts/fuzz).
  *
@@ -873,17 +876,21 @@ int main(int argc, char **argv)
            (unsigned long long)issued, (unsigned long long)batches, (unsigned long long)children,
            (unsigned long long)crashed);
     int first = 1;
-    for (int s = 1; s < 65; s++) {
-        if (!by_signal[s])
+    u64 rt = 0;
+    for (int s = 32; s < 65; s++)
+        rt += by_signal[s];
+    for (int s = 1; s < 33; s++) {
+        if (s == 32 && rt) {
+            printf("%sSIGRT %llu", first ? "" : ", ", (unsigned long long)rt);
+            first = 0;
+        }
+        if (s == 32 || !by_signal[s])
             continue;
         static const char *const names[32] = {0, "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE",
             "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
             "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS"};
-        const char *n = s < 32 ? names[s] : 0;
-        if (n)
-            printf("%sSIG%s %llu", first ? "" : ", ", n, (unsigned long long)by_signal[s]);
-        else
-            printf("%ssig%d %llu", first ? "" : ", ", s, (unsigned long long)by_signal[s]);
+        const char *n = names[s];
+        printf("%sSIG%s %llu", first ? "" : ", ", n, (unsigned long long)by_signal[s]);
         first = 0;
     }
     printf(") exited %llu stopped %llu hung %llu elapsed_ms %llu calls_per_s %llu\n", (unsigned long long)exited,

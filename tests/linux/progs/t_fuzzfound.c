@@ -9,7 +9,9 @@
  *     (a zombie with exit signal SIGINT, orphaned, must not kill its new
  *     parent or init), and CLONE_PARENT takes the caller's exit signal, not
  *     the one given,
- *   - /proc/<pid> is gone once the process is reaped.
+ *   - /proc/<pid> is gone once the process is reaped, and /proc's names
+ *     cannot be added to, removed or renamed (a name the fuzzer added in
+ *     /proc/<pid> kept that directory alive after the process).
  */
 #include "check.h"
 #include <sched.h>
@@ -90,6 +92,24 @@ int main(void)
     EXPECT_EXIT(g > 0 ? gs : -1, 9, "the sibling's status");
     sleep_ms(20);
     EXPECT_EQ(usr1, 0, "no SIGUSR1 for the CLONE_PARENT sibling");
+
+    /* /proc is not a place for names of one's own. */
+    put_file("pf", "x", 1, 0644);
+    EXPECT_ERR(mkdir("/proc/self/d", 0755), ENOENT, "mkdir in /proc/self");
+    EXPECT_ERR(open("/proc/self/newf", O_CREAT | O_WRONLY, 0644), ENOENT, "O_CREAT in /proc/self");
+    EXPECT_ERR(mknod("/proc/self/n", S_IFIFO | 0600, 0), ENOENT, "mknod in /proc/self");
+    EXPECT_ERR(symlink("x", "/proc/self/sl"), ENOENT, "symlink in /proc/self");
+    EXPECT_ERR(link("pf", "/proc/self/lnk"), ENOENT, "link into /proc/self");
+    EXPECT_ERR(link("/proc/self/status", "l2"), EXDEV, "link out of /proc");
+    EXPECT_ERR(rename("/proc/self/status", "x"), EXDEV, "rename out of /proc");
+    EXPECT_ERR(rename("pf", "/proc/self/maps"), EXDEV, "rename over a /proc file");
+    EXPECT_ERR(rename("/proc/self/status", "/proc/self/st2"), ENOENT, "rename within /proc/self");
+    EXPECT_ERR(unlink("/proc/self/status"), EPERM, "unlink in /proc/self");
+    EXPECT_ERR(unlink("/proc/meminfo"), EPERM, "unlink in /proc");
+    EXPECT_ERR(rmdir("/proc"), EBUSY, "rmdir /proc");
+    EXPECT_ERR(rename("/proc", "p"), EBUSY, "rename /proc");
+    EXPECT_ERR(mkdir("/proc/newdir", 0755), ENOENT, "mkdir in /proc");
+    CHECK(access("/proc/self/status", R_OK) == 0, "/proc/self/status is still there");
 
     /* /proc/<pid> goes with the reaped process. */
     pid_t c = fork();
