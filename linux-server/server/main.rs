@@ -88,11 +88,14 @@ fn main() {
             Vfs::new(now)
         }
     };
-    // Written files live in the heap, so in RAM: like tmpfs's default, at
-    // most half of the memory the root pager has, and a third of the heap
-    // (the server's own allocations cannot fail gracefully, files can).
+    // Written files live in the heap, so in RAM (the pager's, shared with
+    // the processes' memory), and the server's own allocations cannot fail
+    // gracefully while files can. A file's vector grows by doubling, and the
+    // blocks it grew out of stay touched: up to about twice its capacity,
+    // four times its size, of heap and RAM. So files together get at most a
+    // quarter of the pager's memory and an eighth of the heap.
     let ram = rt::pager::stats(kip.root_pager).map(|st| st.free_pages * 4096).unwrap_or(0);
-    vfs.set_data_limit((ram / 2).min(HEAP_SIZE as u64 / 3));
+    vfs.set_data_limit((ram / 4).min(HEAP_SIZE as u64 / 8));
     let console = console::Console::init(me);
     // Above the Linux threads and their signal threads: a busy process never
     // delays the server's answers.
