@@ -182,7 +182,12 @@ impl Server {
             }
         };
         let p = &self.procs[&pid];
+        // CLONE_PARENT: a sibling of the caller, whose parent hears of its
+        // end by the caller's own exit signal, not the one given (Linux's
+        // copy_process; otherwise a child could pick a fatal signal for its
+        // parent).
         let ppid = if f & CLONE_PARENT != 0 { p.ppid } else { pid };
+        let exit_signal = if f & CLONE_PARENT != 0 { p.exit_signal } else { (f & CSIGNAL) as u32 };
         let n = NewProcess {
             ppid,
             pgid: p.pgid,
@@ -194,7 +199,7 @@ impl Server {
             creds: p.creds.clone(),
             exe: p.exe.clone(),
             exe_ino: p.exe_ino,
-            exit_signal: (f & CSIGNAL) as u32,
+            exit_signal,
         };
         let (rlimits, sigactions, argc) = (p.rlimits, p.sigactions, p.argc);
         let child = self.add_process(n, kid);

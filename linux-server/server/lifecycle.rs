@@ -262,12 +262,15 @@ impl Server {
     /// The children of an ending process go to the nearest live ancestor
     /// that is a child subreaper, else to init (zombies included: the new
     /// parent reaps them); each gets its parent-death signal, if it asked
-    /// for one.
+    /// for one. An adopted child's exit signal becomes SIGCHLD, as on Linux
+    /// (`reparent_leader`: "we don't want people slaying init"): a clone
+    /// child with exit signal SIGINT must not kill its new parent.
     fn reparent_children(&mut self, pid: Pid) {
         let children = core::mem::take(&mut self.procs.get_mut(&pid).expect("live").children);
         let heir = self.heir_of(pid);
         for c in children {
             let Some(child) = self.procs.get_mut(&c) else { continue };
+            child.exit_signal = SIGCHLD;
             let (zombie, pdeathsig) = (child.zombie.is_some(), child.pdeathsig);
             match heir {
                 Some(h) => {

@@ -45,7 +45,8 @@ use rt::println;
 rt::entry!(main);
 // The server's own heap: page tables, VFS, file data written by processes.
 // It lives in .bss, so only the pages it really uses are ever paged in.
-rt::declare_heap!(768 << 20);
+const HEAP_SIZE: usize = 768 << 20;
+rt::declare_heap!(HEAP_SIZE);
 
 /// Where the initrd appears in the server: its physical address plus this.
 const INITRD_MIRROR: u64 = abi::window::SERVER_SLOT + (16 << 30);
@@ -74,7 +75,7 @@ fn main() {
     let me = rt::utcb::Utcb::current().my_id();
     let clock = clock::Clock::from_kip();
     let now = files::timespec(clock.realtime_ns());
-    let vfs = match map_module(kip.root_pager, 2) {
+    let mut vfs = match map_module(kip.root_pager, 2) {
         Some(archive) => match Vfs::from_cpio(archive, now) {
             Ok(v) => v,
             Err(e) => {
@@ -88,6 +89,14 @@ fn main() {
             Vfs::new(now)
         }
     };
+    // Written files live in the heap, so in RAM (the pager's, shared with
+    // the processes' memory), and the server's own allocations cannot fail
+    // gracefully while files can. A file's vector grows by doubling, and the
+    // blocks it grew out of stay touched: up to about twice its capacity,
+    // four times its size, of heap and RAM. So files together get at most a
+    // quarter of the pager's memory and an eighth of the heap.
+    let ram = rt::pager::stats(kip.root_pager).map(|st| st.free_pages * 4096).unwrap_or(0);
+    vfs.set_data_limit((ram / 4).min(HEAP_SIZE as u64 / 8));
     let console = console::Console::init(me);
     // Above the Linux threads and their signal threads: a busy process never
     // delays the server's answers.

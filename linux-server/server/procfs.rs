@@ -36,6 +36,8 @@ pub enum ProcFile {
     KernelCounters,
     /// /proc/l4/tlb: the TLB mode and the W^X figures (wx.rs).
     Tlb,
+    /// /proc/l4/memory: what the server holds (for leak checks).
+    ServerMemory,
 }
 
 /// Magic link numbers: `/proc/self`, and per process `exe` and `cwd`.
@@ -153,6 +155,11 @@ impl Server {
                 if let Ok(ino) = self.vfs.create(l4, b"tlb", 0o444, Owner::ROOT, now) {
                     self.proc_files.insert(ino, ProcFile::Tlb);
                 }
+                // And what the server holds, so that a test can check that
+                // a workload gave everything back.
+                if let Ok(ino) = self.vfs.create(l4, b"memory", 0o444, Owner::ROOT, now) {
+                    self.proc_files.insert(ino, ProcFile::ServerMemory);
+                }
             }
         }
         if let Ok(h) = self.vfs.lookup(root, b"/etc/hostname", true, &linux_server::vfs::NoMagic) {
@@ -200,7 +207,9 @@ impl Server {
         let now = self.now_ts();
         let name = format!("{pid}");
         let Ok(d) = self.vfs.lookup_child(proc_, name.as_bytes()) else { return };
-        for n in [&b"exe"[..], b"cwd", b"cmdline", b"stat", b"status", b"maps", b"environ"] {
+        // Every entry proc_add made: one left behind keeps the directory
+        // (and its inodes) alive for good.
+        for n in [&b"exe"[..], b"cwd", b"cmdline", b"stat", b"status", b"maps", b"environ", b"limits"] {
             if let Ok(ino) = self.vfs.lookup_child(d, n) {
                 self.proc_files.remove(&ino);
             }
@@ -326,6 +335,25 @@ impl Server {
                 }
             }
             ProcFile::Tlb => self.tlb_report(&mut s),
+            ProcFile::ServerMemory => {
+                // Frames of the pool in use (process memory, page tables'
+                // shadows, the page cache), bytes of the server's heap in
+                // use, bytes of file contents in the heap, and how many
+                // inodes, processes, threads and address spaces there are.
+                let (used, total) = self.pool.usage();
+                let (heap_used, heap_free) = crate::ALLOCATOR.usage();
+                let (files, files_max) = self.vfs.data_usage();
+                let _ = write!(
+                    s,
+                    "pool_frames_used {used}\npool_frames {total}\nheap_bytes_used {heap_used}\n\
+                     heap_bytes_free {heap_free}\nfile_bytes {files}\nfile_bytes_max {files_max}\ninodes {}\n\
+                     processes {}\nthreads {}\naddress_spaces {}\n",
+                    self.vfs.inode_count(),
+                    self.procs.len(),
+                    self.tasks.len(),
+                    self.mms.len()
+                );
+            }
             ProcFile::Limits(pid) => {
                 if let Some(p) = self.procs.get(&pid) {
                     Self::write_limits(&mut s, &p.rlimits);

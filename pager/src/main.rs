@@ -25,7 +25,12 @@ use rt::pager as proto;
 use rt::println;
 
 rt::entry!(main);
-rt::declare_heap!(1 << 20);
+// The heap holds `loaded`: one entry per page of the root server's image it
+// has backed, up to SERVER_LIMITS.max_total (1 GiB, 262,144 pages) at about
+// 25 bytes each in a BTreeMap. With 1 MiB the pager ran out (and panicked)
+// once the linux-server had touched ~150 MiB of its heap, e.g. for files a
+// process wrote (found by the syscall fuzzer: tests/tests/fuzz.rs).
+rt::declare_heap!(8 << 20);
 
 const SERVER_LIMITS: Limits =
     Limits { min_addr: abi::WINDOW_BASE, max_addr: abi::KIP_ADDR, max_total: 1 << 30, pie_base: abi::WINDOW_BASE };

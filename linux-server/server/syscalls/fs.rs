@@ -123,6 +123,9 @@ impl Server {
             match existing {
                 Ok(i) => i,
                 Err(ENOENT) => {
+                    if self.parent_in_proc(pid, start, &path) {
+                        return Err(ENOENT);
+                    }
                     let perm = mode as u32 & 0o7777 & !self.procs[&pid].umask;
                     let now = self.now();
                     let Server { vfs, procs, .. } = self;
@@ -342,8 +345,57 @@ impl Server {
         Ok((start, path))
     }
 
+    /// Whether directory `dir` is /proc or lies under it. /proc's names are
+    /// the server's (procfs.rs makes and removes them with the processes);
+    /// a process gets Linux's procfs errors instead: a new name is ENOENT
+    /// (procfs's lookup fails), removing or replacing one EPERM, a rename
+    /// or link across /proc's boundary EXDEV, /proc itself EBUSY. Otherwise
+    /// a name added in /proc/<pid> keeps that directory from going with the
+    /// process.
+    fn in_proc(&self, mut dir: Ino) -> bool {
+        let Some(proc_) = self.proc_dir else { return false };
+        loop {
+            if dir == proc_ {
+                return true;
+            }
+            match self.vfs.parent(dir) {
+                Ok(p) if p != dir => dir = p,
+                _ => return false,
+            }
+        }
+    }
+
+    /// Whether the directory that would hold `path`'s last name is in /proc
+    /// (false if it cannot be resolved: the operation reports that itself).
+    fn parent_in_proc(&self, pid: Pid, start: Ino, path: &[u8]) -> bool {
+        let dir = self.vfs.lookup_parent(start, path, &self.magic(pid)).map(|p| p.dir);
+        dir.is_ok_and(|d| self.in_proc(d))
+    }
+
+    /// /proc itself cannot be removed or renamed (a mount point on Linux).
+    fn is_proc_root(&self, pid: Pid, start: Ino, path: &[u8]) -> bool {
+        self.proc_dir.is_some() && self.vfs.lookup(start, path, false, &self.magic(pid)).ok() == self.proc_dir
+    }
+
+    /// The check for a new name at `path` (mkdir, mknod, symlink, link).
+    fn may_add_name(&self, pid: Pid, start: Ino, path: &[u8]) -> SysResult<()> {
+        if self.parent_in_proc(pid, start, path) && self.vfs.lookup(start, path, false, &self.magic(pid)).is_err() {
+            return Err(ENOENT);
+        }
+        Ok(())
+    }
+
+    /// The check for removing or replacing the name at `path`.
+    fn may_remove_name(&self, pid: Pid, start: Ino, path: &[u8]) -> SysResult<()> {
+        if self.parent_in_proc(pid, start, path) && self.vfs.lookup(start, path, false, &self.magic(pid)).is_ok() {
+            return Err(EPERM);
+        }
+        Ok(())
+    }
+
     pub(super) fn sys_mkdirat(&mut self, pid: Pid, dirfd: u64, pathp: u64, mode: u64) -> SysResult<u64> {
         let (start, path) = self.namespace_start(pid, dirfd, pathp)?;
+        self.may_add_name(pid, start, &path)?;
         let perm = mode as u32 & 0o7777 & !self.procs[&pid].umask;
         let now = self.now();
         let Server { vfs, procs, .. } = self;
@@ -356,6 +408,7 @@ impl Server {
         let major = ((dev >> 8) & 0xfff) as u32 | ((dev >> 32) as u32 & !0xfff);
         let minor = (dev & 0xff) as u32 | ((dev >> 12) as u32 & !0xff);
         let kind = Kind::for_mknod(mode as u32, (major, minor))?;
+        self.may_add_name(pid, start, &path)?;
         let perm = mode as u32 & 0o7777 & !self.procs[&pid].umask;
         let now = self.now();
         let Server { vfs, procs, .. } = self;
@@ -368,6 +421,10 @@ impl Server {
             return Err(EINVAL);
         }
         let (start, path) = self.namespace_start(pid, dirfd, pathp)?;
+        if self.is_proc_root(pid, start, &path) && flags as u32 & AT_REMOVEDIR != 0 {
+            return Err(EBUSY);
+        }
+        self.may_remove_name(pid, start, &path)?;
         let now = self.now();
         let Server { vfs, procs, .. } = self;
         let m = Magic { pid, procs, vfs: None };
@@ -396,6 +453,17 @@ impl Server {
     ) -> SysResult<u64> {
         let (ostart, old) = self.namespace_start(pid, odir, oldp)?;
         let (nstart, new) = self.namespace_start(pid, ndir, newp)?;
+        match (self.parent_in_proc(pid, ostart, &old), self.parent_in_proc(pid, nstart, &new)) {
+            (true, true) => {
+                self.may_add_name(pid, nstart, &new)?;
+                return Err(EPERM);
+            }
+            (true, false) | (false, true) => return Err(EXDEV),
+            (false, false) => {}
+        }
+        if self.is_proc_root(pid, ostart, &old) || self.is_proc_root(pid, nstart, &new) {
+            return Err(EBUSY);
+        }
         let now = self.now();
         let Server { vfs, procs, .. } = self;
         let m = Magic { pid, procs, vfs: None };
@@ -422,6 +490,17 @@ impl Server {
         }
         let (nstart, new) = self.namespace_start(pid, ndir, newp)?;
         let old = self.read_cstr(pid, oldp, 4095, ENAMETOOLONG)?;
+        // A new name in /proc: ENOENT (an existing one: EXDEV or EPERM, as
+        // Linux's EEXIST would not come first); out of /proc: EXDEV.
+        self.may_add_name(pid, nstart, &new)?;
+        let new_in_proc = self.parent_in_proc(pid, nstart, &new);
+        let old_in_proc = !old.is_empty() && {
+            let ostart = self.at_dir(pid, odir, &old)?;
+            self.parent_in_proc(pid, ostart, &old)
+        };
+        if new_in_proc || old_in_proc {
+            return Err(if new_in_proc && old_in_proc { EPERM } else { EXDEV });
+        }
         let now = self.now();
         if old.is_empty() {
             if flags & AT_EMPTY_PATH == 0 {
@@ -445,6 +524,7 @@ impl Server {
     pub(super) fn sys_symlinkat(&mut self, pid: Pid, targetp: u64, dirfd: u64, pathp: u64) -> SysResult<u64> {
         let target = self.read_path(pid, targetp)?;
         let (start, path) = self.namespace_start(pid, dirfd, pathp)?;
+        self.may_add_name(pid, start, &path)?;
         let now = self.now();
         let Server { vfs, procs, .. } = self;
         vfs.symlink_at(&target, start, &path, ROOT, now, &Magic { pid, procs, vfs: None })?;
@@ -519,6 +599,14 @@ impl Server {
         let ino = self.lookup(pid, cwd, &path, true)?;
         let c = &self.procs[&pid].creds;
         self.vfs.may(ino, W_OK, c.euid, c.egid)?;
+        // A program a live process runs cannot change under it (Linux's
+        // deny_write_access, as for open): its text is this file's pages.
+        if (len as i64) >= 0 && matches!(self.vfs.kind(ino)?, Kind::Regular) && self.being_executed(ino) {
+            if !self.quiet {
+                rt::println!("linux-server: pid {pid}: truncate of a running program: ETXTBSY");
+            }
+            return Err(ETXTBSY);
+        }
         self.truncate_ino(ino, len)
     }
 

@@ -5,7 +5,11 @@
 //!
 //! Sizes are limited to [`Vfs::max_file_size`]: like Linux at `s_maxbytes`, a
 //! write starting at or beyond it is `EFBIG`, one crossing it is cut short
-//! there, and truncating past it is `EFBIG`. Writing past the end fills the
+//! there, and truncating past it is `EFBIG`. All files together hold at most
+//! [`Vfs::set_data_limit`] bytes in memory: past it a write is cut short, or
+//! is `ENOSPC` if nothing fits, and growing by truncate is `ENOSPC` (files
+//! live in the server's heap; without the limit a `truncate -s 600M` would
+//! exhaust it and the server's next allocation would fail). Writing past the end fills the
 //! gap with zeros (files are not sparse in memory). Only a write of at least
 //! one byte, and every truncate, sets mtime and ctime (as Linux). Reads leave
 //! atime alone (see the `vfs` module doc).
@@ -39,6 +43,7 @@ impl Vfs {
     /// Writes `src` at `offset`; returns how many bytes were written.
     pub fn write_at(&mut self, ino: Ino, offset: u64, src: &[u8], now: Timespec) -> SysResult<usize> {
         let max = self.max_file_size;
+        let left = self.data_limit.saturating_sub(self.data_used);
         let inode = self.inode_mut(ino)?;
         let data = file_data(&mut inode.node)?;
         if src.is_empty() {
@@ -47,26 +52,42 @@ impl Vfs {
         if offset >= max {
             return Err(EFBIG);
         }
+        // The length the file may reach within the memory limit: what it
+        // holds now plus what is left (a borrowed file becomes owned whole).
+        let old = data.owned_len();
+        let cap = old.saturating_add(left);
+        if offset >= cap && offset + src.len() as u64 > data.len() as u64 {
+            return Err(ENOSPC);
+        }
         // Both fit in usize: the limit is at most isize::MAX.
-        let room = usize::try_from(max - offset).map_err(|_| EFBIG)?;
+        let room = usize::try_from(max.min(cap.max(data.len() as u64)) - offset).map_err(|_| EFBIG)?;
         let src = &src[..src.len().min(room)];
         data.write_at(usize::try_from(offset).map_err(|_| EFBIG)?, src)?;
+        let new = data.owned_len();
         inode.mtime = now;
         inode.ctime = now;
+        self.data_used = (self.data_used + new).saturating_sub(old);
         Ok(src.len())
     }
 
     /// Sets the size of regular file `ino` to `len`, cutting or zero-filling.
     pub fn truncate(&mut self, ino: Ino, len: u64, now: Timespec) -> SysResult<()> {
         let max = self.max_file_size;
+        let left = self.data_limit.saturating_sub(self.data_used);
         let inode = self.inode_mut(ino)?;
         let data = file_data(&mut inode.node)?;
         if len > max {
             return Err(EFBIG);
         }
+        let old = data.owned_len();
+        if len > data.len() as u64 && len > old.saturating_add(left) {
+            return Err(ENOSPC);
+        }
         data.set_len(usize::try_from(len).map_err(|_| EFBIG)?)?;
+        let new = data.owned_len();
         inode.mtime = now;
         inode.ctime = now;
+        self.data_used = (self.data_used + new).saturating_sub(old);
         Ok(())
     }
 

@@ -96,6 +96,15 @@ impl Data {
         }
     }
 
+    /// Bytes held in memory (counted against [`super::Vfs::set_data_limit`]):
+    /// the length of owned data; borrowed data is the initrd's.
+    pub fn owned_len(&self) -> u64 {
+        match self {
+            Data::Borrowed(_) => 0,
+            Data::Owned(v) => v.len() as u64,
+        }
+    }
+
     #[cfg(test)]
     pub fn is_borrowed(&self) -> bool {
         matches!(self, Data::Borrowed(_))
@@ -202,6 +211,14 @@ pub(super) enum Node {
 }
 
 impl Node {
+    /// A regular file's contents in memory (0 for anything else).
+    pub fn owned_len(&self) -> u64 {
+        match self {
+            Node::File(d) => d.owned_len(),
+            _ => 0,
+        }
+    }
+
     /// The contents of a new, empty node of `kind`.
     pub fn empty(kind: Kind, parent: Ino, name: &[u8]) -> Node {
         match kind {

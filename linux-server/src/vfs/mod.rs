@@ -162,6 +162,11 @@ pub struct Vfs {
     next_ino: Ino,
     /// Largest file size (`EFBIG` beyond).
     max_file_size: u64,
+    /// Bytes of file contents held in memory (owned data, not the initrd's)
+    /// and the most there may be (`ENOSPC` beyond, as a full tmpfs): see
+    /// [`Vfs::set_data_limit`].
+    data_used: u64,
+    data_limit: u64,
 }
 
 impl fmt::Debug for Vfs {
@@ -177,7 +182,20 @@ impl Vfs {
         let mut root = Inode::new(Node::Dir(Dir::new(ROOT, alloc::vec::Vec::new())), 0o755, Owner::ROOT, now);
         root.nlink = 2;
         inodes.insert(ROOT, root);
-        Vfs { inodes, next_ino: ROOT + 1, max_file_size: MAX_FILE_SIZE }
+        Vfs { inodes, next_ino: ROOT + 1, max_file_size: MAX_FILE_SIZE, data_used: 0, data_limit: u64::MAX }
+    }
+
+    /// Limits the bytes all files together may hold in memory: writing or
+    /// growing past it is `ENOSPC` (a write that fits partly is cut short),
+    /// like a full tmpfs. The server sets it below what its heap and RAM can
+    /// hold, so that files cannot exhaust the memory the server itself needs.
+    pub fn set_data_limit(&mut self, limit: u64) {
+        self.data_limit = limit;
+    }
+
+    /// (bytes of file contents in memory, the limit).
+    pub fn data_usage(&self) -> (u64, u64) {
+        (self.data_used, self.data_limit)
     }
 
     /// Sets the largest file size (at most `isize::MAX`). Existing larger
@@ -279,7 +297,9 @@ impl Vfs {
         }
         if let Some(i) = self.inodes.get(&ino) {
             if i.nlink == 0 && i.open == 0 {
-                self.inodes.remove(&ino);
+                if let Some(i) = self.inodes.remove(&ino) {
+                    self.data_used = self.data_used.saturating_sub(i.node.owned_len());
+                }
             }
         }
     }

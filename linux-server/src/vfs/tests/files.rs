@@ -86,6 +86,30 @@ fn size_limit() {
     assert!(v.data(f).unwrap().is_empty());
 }
 
+/// All files together: a write past the memory limit is cut short or
+/// ENOSPC, growing by truncate is ENOSPC, and the bytes come back when a
+/// file shrinks or goes.
+#[test]
+fn data_limit() {
+    let mut v = fs();
+    v.set_data_limit(100);
+    let f = file(&mut v, "/f", b"");
+    let g = file(&mut v, "/g", b"");
+    assert_eq!(v.write_at(f, 0, &[1; 60], t(3)), Ok(60));
+    assert_eq!(v.data_usage(), (60, 100));
+    assert_eq!(v.write_at(g, 0, &[2; 60], t(3)), Ok(40));
+    assert_eq!(v.write_at(g, 40, b"x", t(3)), Err(ENOSPC));
+    assert_eq!(v.write_at(g, 10, b"over", t(3)), Ok(4), "overwriting needs no room");
+    assert_eq!(v.truncate(f, 61, t(3)), Err(ENOSPC));
+    assert_eq!(v.truncate(f, 1 << 29, t(3)), Err(ENOSPC));
+    assert_eq!(v.stat(f).unwrap().size, 60);
+    v.truncate(f, 10, t(4)).unwrap();
+    assert_eq!(v.data_usage().0, 50);
+    assert_eq!(v.truncate(g, 90, t(4)), Ok(()));
+    v.unlink(ROOT, b"g", t(5)).unwrap();
+    assert_eq!(v.data_usage().0, 10);
+}
+
 #[test]
 fn not_files() {
     let mut v = fs();
