@@ -16,3 +16,6 @@ pub mod pipe;
 pub mod signal;
 pub mod tty;
 pub mod vfs;
+
+#[cfg(test)]
+mod fuzz;

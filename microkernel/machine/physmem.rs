@@ -129,6 +129,9 @@ impl Machine for RealMachine {
     fn kernel_memory_low(&self) -> bool {
         crate::heap::usage().1 < crate::heap::RESERVE
     }
+    fn heap_used(&self) -> u64 {
+        crate::heap::usage().0 as u64
+    }
     fn fpu_save(&mut self, area: &mut FpuArea) {
         cpu::set_task_switched(false);
         cpu::fxsave(area);

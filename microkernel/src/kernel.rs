@@ -42,6 +42,10 @@ pub trait Machine: PhysMem {
     /// fails. Quotas keep one space from getting here alone; this keeps all
     /// of them together from doing it.
     fn kernel_memory_low(&self) -> bool;
+    /// Bytes of kernel heap in use (reported by `COUNTERS`; 0 if unknown).
+    fn heap_used(&self) -> u64 {
+        0
+    }
 }
 
 /// Most threads the kernel will hold at once.

@@ -103,6 +103,11 @@ impl<M: Machine> Kernel<M> {
 
     fn sys_counters(&mut self, cur: u32) {
         let f = self.tcb(cur).frame;
+        self.counters.kmem_free_frames = self.frames.free_frames();
+        self.counters.kmem_heap_used = self.mach.heap_used();
+        self.counters.mapping_nodes = self.mapdb.len() as u64;
+        self.counters.live_threads = self.threads.live() as u64;
+        self.counters.live_spaces = self.spaces.live() as u64;
         let words = self.counters.as_words();
         let mut bytes = [0u8; abi::counters::COUNTER_WORDS * 8];
         for (i, w) in words.iter().enumerate() {

@@ -93,6 +93,25 @@ ktests!(
     tlb_unmap,
 );
 
+/// The stateful kernel fuzzer's short campaign (30,000 operations, seed 1;
+/// `scripts/run --ktest fuzz_mem --append "kfuzz_ops=N kfuzz_seed=S"` runs
+/// others): no panic or hang, revoked pages fault, and the kernel's memory
+/// gauges are back where they started once everything is deleted.
+#[test]
+fn fuzz_mem_keeps_the_kernel_alive_and_leak_free() {
+    let run = ktest("fuzz_mem");
+    let summary = run.lines_with("ktest: fuzz_mem: 30000 ops (seed 1)");
+    assert_eq!(summary.len(), 1, "no campaign summary:\n{}", run.output);
+    let leak = run.lines_with("ktest: fuzz_mem: leak check")[0].to_string();
+    for gauge in ["free frames", "mapping nodes", "threads", "spaces"] {
+        let part = leak.split(", ").find(|p| p.contains(gauge)).unwrap_or_else(|| panic!("no {gauge} in {leak}"));
+        let nums: Vec<&str> = part.rsplit(' ').collect();
+        assert_eq!(nums[0], nums[2], "{gauge} leaked: {leak}");
+    }
+    assert!(summary[0].contains("probes checked") && !summary[0].contains(" 0 probes checked"), "{}", summary[0]);
+    eprintln!("{}\n{leak}", summary[0]);
+}
+
 #[test]
 fn small_spaces_are_isolated_and_switch_without_cr3_loads() {
     let run = ktest_in("small_spaces", "small");

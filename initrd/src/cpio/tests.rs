@@ -516,7 +516,7 @@ fn mutate(rng: &mut Rng, a: &mut Vec<u8>) {
 #[test]
 fn fuzz_corrupted_archives_never_panic() {
     let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    let iterations = env("INITRD_FUZZ_ITERATIONS", 20_000);
+    let iterations = env("INITRD_FUZZ_ITERATIONS", 100_000);
     let seed = env("INITRD_FUZZ_SEED", 0x9e37_79b9_7f4a_7c15) | 1;
     let seeds = [sample_archive(), GNU_NEWC.to_vec(), GNU_CRC.to_vec(), {
         let mut w = Writer::new();
@@ -570,4 +570,104 @@ fn fuzz_corrupted_archives_never_panic() {
         assert!(oks > iterations as usize && errs > iterations as usize / 2);
         assert_eq!(kinds.len(), 11, "not every kind of error was reached");
     }
+}
+
+/// Checks one parse of `a`: it ends, yields at most one error (then
+/// nothing), and every entry's name and data lie inside the input.
+/// Returns (entries, the error if any).
+fn check_parse(a: &[u8]) -> (usize, Option<CpioError>) {
+    let base = a.as_ptr() as usize;
+    let inside = |p: *const u8, len: usize| (p as usize) >= base && (p as usize) + len <= base + a.len();
+    let mut it = entries(a);
+    let mut n = 0;
+    while let Some(item) = it.next() {
+        match item {
+            Ok(e) => {
+                n += 1;
+                assert!(n <= a.len() / 112 + 1, "too many entries");
+                assert!(inside(e.data.as_ptr(), e.data.len()));
+                assert!(inside(e.name.as_ptr(), e.name.len()) || e.name == ".");
+                assert!(e.offset + HEADER_LEN <= a.len() && e.offset % 4 == 0);
+            }
+            Err(e) => {
+                assert!(e.offset() <= a.len(), "{e}");
+                assert!(it.next().is_none(), "iterator went on after {e}");
+                return (n, Some(e));
+            }
+        }
+    }
+    (n, None)
+}
+
+/// Length fields at the edge: `namesize` or `filesize` of a random entry set
+/// to exactly what is left of the input, one more or less, a few more, or
+/// the largest values. An entry reaching past the end is TruncatedName or
+/// TruncatedData; one that fits parses.
+#[test]
+fn fuzz_length_fields_pointing_past_the_end() {
+    let mut rng = Rng(0x1e57_ed9e | 1);
+    let base = sample_archive();
+    let headers: Vec<usize> =
+        base.windows(6).enumerate().filter(|(_, w)| w.starts_with(b"070701")).map(|(i, _)| i).collect();
+    let mut outcomes = std::collections::BTreeMap::new();
+    for _ in 0..20_000 {
+        let mut a = base.clone();
+        let h = headers[rng.below(headers.len())];
+        let namesize = usize::from_str_radix(std::str::from_utf8(&a[h + 94..h + 102]).unwrap(), 16).unwrap();
+        let name_at = h + HEADER_LEN;
+        let data_at = (name_at + namesize).next_multiple_of(4);
+        let (field, left) = if rng.below(2) == 0 { (94, a.len() - name_at) } else { (54, a.len() - data_at) };
+        let v: u64 = match rng.below(6) {
+            0 => left as u64,
+            1 => left as u64 + 1,
+            2 => (left as u64).saturating_sub(1),
+            3 => left as u64 + 2 + rng.below(64) as u64,
+            4 => u32::MAX as u64,
+            _ => u32::MAX as u64 - rng.below(8) as u64,
+        };
+        a[h + field..h + field + 8].copy_from_slice(format!("{v:08x}").as_bytes());
+        let truncated = rng.below(4) == 0;
+        if truncated {
+            a.truncate(rng.below(a.len() + 1));
+        }
+        let (_, err) = check_parse(&a);
+        let past_end = if field == 94 { name_at + v as usize > a.len() } else { data_at + v as usize > a.len() };
+        if past_end && !truncated {
+            // Everything before the header at `h` is intact: the error is found there.
+            let want = if field == 94 {
+                CpioError::TruncatedName { offset: name_at, namesize: v as u32 }
+            } else {
+                CpioError::TruncatedData { offset: data_at, size: v as u32 }
+            };
+            assert_eq!(err, Some(want));
+        }
+        let kind = format!("{err:?}");
+        *outcomes.entry(kind.split([' ', '(']).take(2).collect::<Vec<_>>().join("")).or_insert(0) += 1;
+    }
+    std::println!("length-field fuzz: {outcomes:?}");
+    assert!(
+        outcomes.keys().any(|k| k.contains("TruncatedName")) && outcomes.keys().any(|k| k.contains("TruncatedData"))
+    );
+}
+
+/// Random bytes, with and without a plausible magic: errors only.
+#[test]
+fn fuzz_random_bytes() {
+    let mut rng = Rng(0xb17_5eed | 1);
+    let mut errors = 0;
+    for _ in 0..50_000 {
+        let n = rng.below(400);
+        let mut a: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+        if rng.below(2) == 0 && a.len() >= 6 {
+            a[..6].copy_from_slice([MAGIC, MAGIC_CRC][rng.below(2)]);
+            // Hex digits in the fields, so the numbers get used.
+            for b in a.iter_mut().take(HEADER_LEN).skip(6) {
+                *b = b"0123456789abcdef"[rng.below(16)];
+            }
+        }
+        if check_parse(&a).1.is_some() {
+            errors += 1;
+        }
+    }
+    assert!(errors > 40_000, "{errors}");
 }

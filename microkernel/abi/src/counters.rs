@@ -30,6 +30,16 @@ pub struct Counters {
     pub cr3_on_exception: u64,
     pub cr3_on_interrupt: u64,
     pub timer_ticks: u64,
+    /// Gauges of kernel memory, sampled when the counters are read (not
+    /// events): free frames of the kernel pool (page tables, UTCBs, page
+    /// directories), bytes of kernel heap in use (TCBs, spaces, queues),
+    /// live mapping-database nodes, live threads and live spaces. A leak
+    /// check compares them before and after.
+    pub kmem_free_frames: u64,
+    pub kmem_heap_used: u64,
+    pub mapping_nodes: u64,
+    pub live_threads: u64,
+    pub live_spaces: u64,
 }
 
 pub const COUNTER_WORDS: usize = core::mem::size_of::<Counters>() / 8;
@@ -55,6 +65,11 @@ pub const COUNTER_NAMES: [&str; COUNTER_WORDS] = [
     "cr3_on_exception",
     "cr3_on_interrupt",
     "timer_ticks",
+    "kmem_free_frames",
+    "kmem_heap_used",
+    "mapping_nodes",
+    "live_threads",
+    "live_spaces",
 ];
 
 impl Counters {
@@ -79,6 +94,11 @@ impl Counters {
             c.cr3_on_exception,
             c.cr3_on_interrupt,
             c.timer_ticks,
+            c.kmem_free_frames,
+            c.kmem_heap_used,
+            c.mapping_nodes,
+            c.live_threads,
+            c.live_spaces,
         ]
     }
     pub fn from_words(w: &[u64; COUNTER_WORDS]) -> Counters {
@@ -101,6 +121,11 @@ impl Counters {
             cr3_on_exception: w[15],
             cr3_on_interrupt: w[16],
             timer_ticks: w[17],
+            kmem_free_frames: w[18],
+            kmem_heap_used: w[19],
+            mapping_nodes: w[20],
+            live_threads: w[21],
+            live_spaces: w[22],
         }
     }
 }

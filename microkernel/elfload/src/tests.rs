@@ -372,3 +372,5 @@ fn the_interpreter_of_a_dynamic_executable_is_found() {
     cut.truncate(0x1004);
     assert_eq!(interpreter(&cut), None, "a path past the end of the file is none");
 }
+
+mod fuzz;

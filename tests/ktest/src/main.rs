@@ -13,6 +13,7 @@ extern crate alloc;
 
 mod bench;
 mod fuzz;
+mod fuzz_mem;
 mod harness;
 mod insn;
 mod ipc_tests;
@@ -49,6 +50,7 @@ const TESTS: &[(&str, TestFn)] = &[
     ("out_of_memory", mem_tests::out_of_memory),
     ("tlb_unmap", tlb_tests::tlb_unmap),
     ("random_syscalls", |c| fuzz::random_syscalls(c, fuzz_calls(), fuzz_seed())),
+    ("fuzz_mem", |c| fuzz_mem::fuzz_mem(c, kfuzz_ops(), kfuzz_seed())),
 ];
 
 /// Tests not in `all`: they need input, or measure instead of test.
@@ -69,6 +71,16 @@ fn fuzz_calls() -> u64 {
 
 fn fuzz_seed() -> u64 {
     rt::kip::kip().cmdline_arg("fuzz_seed").and_then(|v| v.parse().ok()).unwrap_or(1)
+}
+
+/// Operations of the `fuzz_mem` campaign (`kfuzz_ops=N`; the default is
+/// the short campaign scripts/test runs).
+fn kfuzz_ops() -> u64 {
+    rt::kip::kip().cmdline_arg("kfuzz_ops").and_then(|v| v.parse().ok()).unwrap_or(30_000)
+}
+
+fn kfuzz_seed() -> u64 {
+    rt::kip::kip().cmdline_arg("kfuzz_seed").and_then(|v| v.parse().ok()).unwrap_or(1)
 }
 
 fn main() {
