@@ -60,3 +60,45 @@ fn killing_processes_anywhere_leaks_no_memory_and_no_processes() {
         assert!(v[2] <= v[1] + margin, "{name} grew in round 3: {v:?}");
     }
 }
+
+/// Memory exhaustion by several processes at once (four t_hog, each
+/// touching memory until the system says no): hogs are killed or refused,
+/// never the server; afterwards a shell still runs and what the server and
+/// the kernel hold is back where it was (the page cache may have been given
+/// up under the pressure, so the server may hold fewer frames, never more).
+/// Not compared: MemFree — the pool keeps the blocks it grew to (they count
+/// as free) and the server's heap keeps the pages it touched at its peak.
+#[test]
+fn many_memory_hogs_give_all_memory_back() {
+    let figures_cmd = "cat /proc/l4/memory; grep -E '^(kmem_free_frames|live_threads|live_spaces) ' /proc/l4/counters";
+    let script = format!(
+        "/tests/t_hog >/dev/null; echo warm; {figures_cmd}; \
+         for i in 1 2 3 4; do /tests/t_hog >/dev/null & done; wait; \
+         echo after; {figures_cmd}; /bin/echo shell ok"
+    );
+    let opts = RunOptions {
+        adds: vec![(root().join("build/linux-tests"), "/tests".to_string())],
+        timeout: 600,
+        ..RunOptions::default()
+    };
+    let o = run_command(System::Ours, &["/bin/sh", "-c", &script], &opts);
+    let out = o.output();
+    assert_eq!(o.status, Some(0), "{}", o.describe());
+    assert!(out.contains("shell ok\n"), "{}", o.describe());
+    let figures = |name: &str| -> Vec<u64> {
+        let v: Vec<u64> =
+            out.lines().filter_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()).collect();
+        assert_eq!(v.len(), 2, "{name}: {}", o.describe());
+        println!("{name} {v:?}");
+        v
+    };
+    let used = figures("pool_frames_used");
+    assert!(used[1] <= used[0], "the server holds {} frames after the hogs, {} before", used[1], used[0]);
+    let heap = figures("heap_bytes_used");
+    assert!(heap[1] <= heap[0] + 8192, "the server's heap in use grew: {heap:?}");
+    for name in ["processes", "threads", "address_spaces", "inodes", "kmem_free_frames", "live_threads", "live_spaces"]
+    {
+        let v = figures(name);
+        assert_eq!(v[0], v[1], "{name} before and after the hogs: {v:?}");
+    }
+}

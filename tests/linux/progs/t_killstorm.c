@@ -5,7 +5,9 @@
  * every state the server has: blocked reading an empty pipe, blocked
  * writing a full one, forking in a loop (killed mid-fork or with children
  * of their own), dirtying copy-on-write memory shared with a child,
- * sleeping, multi-threaded with threads in futex waits, and stopped (a
+ * sleeping, multi-threaded with threads in futex waits, stopped, in the
+ * middle of execve (it execs itself over and over), inside a signal
+ * handler (making system calls there), and reaping its own children (a
  * copy-on-write child dies with its parent: PR_SET_PDEATHSIG). Then
  * every keeper's data must have arrived intact, every victim is reaped
  * with SIGKILL as its status, and the system still forks, pipes and execs.
@@ -16,7 +18,10 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-enum { KEEPERS = 3, KEEPER_BYTES = 1 << 20, VICTIM_KINDS = 7, ROUNDS = 42 };
+enum { KEEPERS = 3, KEEPER_BYTES = 1 << 20, VICTIM_KINDS = 10, ROUNDS = 42 };
+
+/* argv[1] of the victim that execs itself in a loop. */
+#define EXEC_LOOP "exec-loop"
 
 /* The keeper data: a byte stream determined by the keeper's number. */
 static unsigned char pattern(int k, long i)
@@ -84,6 +89,15 @@ static void *thread_wait(void *arg)
     return NULL;
 }
 
+static void in_handler(int sig)
+{
+    (void)sig;
+    for (;;) {
+        getpid();
+        sleep_ms(1);
+    }
+}
+
 static void victim(int kind)
 {
     alarm(T_CHILD_SECS);
@@ -141,10 +155,27 @@ static void victim(int kind)
         for (;;)
             pause();
     }
-    default: /* stopped */
+    case 6: /* stopped */
         raise(SIGSTOP);
         for (;;)
             pause();
+    case 7: /* in execve: the new image execs itself again (main) */
+        execl("/proc/self/exe", "t_killstorm", EXEC_LOOP, (char *)NULL);
+        _exit(9);
+    case 8: { /* inside a signal handler, making system calls there */
+        struct sigaction sa = {.sa_handler = in_handler};
+        sigaction(SIGUSR1, &sa, NULL);
+        raise(SIGUSR1);
+        _exit(9);
+    }
+    default: /* reaping its children, one after another */
+        for (;;) {
+            pid_t c = fork();
+            if (c == 0)
+                _exit(3);
+            if (c > 0)
+                wait4(c, NULL, 0, NULL);
+        }
     }
 }
 
@@ -165,8 +196,12 @@ static pid_t spawn_victim(int kind)
     return p;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], EXEC_LOOP) == 0) {
+        execl("/proc/self/exe", "t_killstorm", EXEC_LOOP, (char *)NULL);
+        _exit(9);
+    }
     t_begin("t_killstorm");
     EXPECT_OK(pipe(hold_pipe), "a pipe nobody writes, for the blocked readers");
 
