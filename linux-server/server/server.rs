@@ -349,6 +349,14 @@ impl Server {
     /// so a stale wakeup can never restart them.
     fn retry(&mut self, tid: Tid) {
         let Some(task) = self.tasks.get_mut(&tid) else { return };
+        // A call whose answer is held (the thread is being diverted or its
+        // process is stopped) has completed: running it again would answer
+        // it twice — a wait4 could reap a second child, and the thread got
+        // the stale answer in its next call (found by the syscall fuzzer:
+        // the fuzzer's own waitpid failed with ENOSYS or EFAULT).
+        if task.held.is_some() {
+            return;
+        }
         match task.pending.map(|p| p.wait) {
             Some(Wait::Io { .. } | Wait::Poll { .. } | Wait::Child | Wait::SigWait { .. } | Wait::FifoOpen { .. }) => {}
             _ => return,

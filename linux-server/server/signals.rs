@@ -399,6 +399,11 @@ impl Server {
         if t.divert != Divert::Idle {
             return; // already on its way
         }
+        // Its answer is on hold: the signal goes with it (the parked call,
+        // still recorded for its registers, has completed: not interrupted).
+        if t.held.is_some() {
+            return;
+        }
         if let Some(p) = t.pending {
             match p.wait {
                 // Stopped threads take signals after SIGCONT; a vfork parent
@@ -407,9 +412,6 @@ impl Server {
                 _ => self.interrupt_parked(tid),
             }
             return;
-        }
-        if t.held.is_some() {
-            return; // its answer is on hold: the signal goes with it
         }
         // In user code (or on its way to us): the signal thread diverts it.
         let pid = t.pid;
