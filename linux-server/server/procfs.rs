@@ -32,7 +32,7 @@ pub enum ProcFile {
     Maps(Pid),
     Environ(Pid),
     Limits(Pid),
-    /// /proc/l4/counters: the microkernel's event counters.
+    /// /proc/l4/counters: the microkernel's event counters and memory gauges.
     KernelCounters,
     /// /proc/l4/tlb: the TLB mode and the W^X figures (wx.rs).
     Tlb,

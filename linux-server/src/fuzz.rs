@@ -148,7 +148,8 @@ fn fuzz_sigreturn_decoder() {
             assert!(!cur.on_stack(got.regs.rsp), "changed while on it");
         }
         let mut image = [0u8; FPSTATE_SIZE];
-        image[24..28].copy_from_slice(&(r.next() as u32).to_le_bytes());
+        let mxcsr = if r.below(2) == 0 { MXCSR_DEFAULT | (r.next() as u32 & 0x3f) } else { r.next() as u32 };
+        image[24..28].copy_from_slice(&mxcsr.to_le_bytes());
         if fpstate_restorable(got.fpstate, &image, [0, DEFAULT_MXCSR_MASK, r.next() as u32][r.below(3) as usize]) {
             restorable += 1;
         }

@@ -212,6 +212,12 @@ pub fn boot(magic: u32, mbi: u32) -> Kernel<RealMachine> {
     let mut k = Kernel::new(mach, frames, root, kip_frame, tick_us);
     k.set_tlb_mode(tlb_mode).expect("no memory for the small-space window");
     k.mxcsr_mask = cpu::mxcsr_mask();
+    // `kcheck`: cross-check the mapping database and the page tables at
+    // every COUNTERS call (slow; for fuzzing).
+    k.self_check = cmdline.split_ascii_whitespace().any(|w| w == "kcheck");
+    if k.self_check {
+        log::info!("kcheck: checking the mapping database and page tables at every COUNTERS call");
+    }
     for &(s, e) in free.ranges().iter().chain(modules.ranges()) {
         k.sigma0_ranges.push((s, e));
     }

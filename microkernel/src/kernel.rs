@@ -108,6 +108,10 @@ pub struct Kernel<M: Machine> {
     pub fpu_owner: Option<u32>,
     /// MXCSR bits the CPU supports (FXRSTOR faults on the others).
     pub mxcsr_mask: u32,
+    /// `kcheck`: run [`Kernel::check_memory`] at every `COUNTERS` call and
+    /// panic if it fails (for fuzzing: the fuzzer reads the counters after
+    /// each operation).
+    pub self_check: bool,
 }
 
 impl LinkStore for Table<Tcb> {
@@ -143,6 +147,7 @@ impl<M: Machine> Kernel<M> {
             reap: Vec::new(),
             fpu_owner: None,
             mxcsr_mask: 0xffbf,
+            self_check: false,
         }
     }
 

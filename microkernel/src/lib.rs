@@ -12,6 +12,7 @@
 
 extern crate alloc;
 
+pub mod check;
 pub mod fastpath;
 pub mod frame_alloc;
 pub mod ipc;

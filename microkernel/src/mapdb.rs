@@ -449,7 +449,17 @@ impl MappingDb {
         }
     }
 
-    /// Check the structural invariants (tests and debug builds).
+    /// Visit every mapping: (space, page address, frame, rights).
+    pub fn for_each_mapping(&self, mut f: impl FnMut(u32, u64, u64, Rights)) {
+        for (space, ix) in self.index.iter().enumerate() {
+            for &n in ix.values() {
+                let node = &self.nodes[n];
+                f(space as u32, node.va, node.frame, node.rights);
+            }
+        }
+    }
+
+    /// Check the structural invariants (tests, and `kcheck`: `Kernel::check_memory`).
     pub fn check_invariants(&self) -> Result<(), &'static str> {
         let mut count = 0;
         for (space, ix) in self.index.iter().enumerate() {

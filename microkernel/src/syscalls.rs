@@ -103,6 +103,11 @@ impl<M: Machine> Kernel<M> {
 
     fn sys_counters(&mut self, cur: u32) {
         let f = self.tcb(cur).frame;
+        if self.self_check {
+            if let Err(e) = self.check_memory() {
+                panic!("kcheck (at a COUNTERS call of thread slot {cur}): {e}");
+            }
+        }
         self.counters.kmem_free_frames = self.frames.free_frames();
         self.counters.kmem_heap_used = self.mach.heap_used();
         self.counters.mapping_nodes = self.mapdb.len() as u64;

@@ -952,3 +952,47 @@ fn restart_regs_replaces_a_callers_registers_and_abandons_its_ipc() {
         "no Canceled code"
     );
 }
+
+/// `check_memory` (the `kcheck` self-check) accepts what map IPC and
+/// unmap leave behind, and catches a page-table entry removed, made
+/// writable or added behind the mapping database's back.
+#[test]
+fn memory_self_check_accepts_real_state_and_catches_corruption() {
+    let mut k = kernel();
+    let (pager, pid) = spawn(&mut k, 100);
+    let (client, cid) = spawn(&mut k, 100);
+    let frame = k.frames.alloc(&mut k.mach).unwrap();
+    let pspace = k.tcb(pager).space.slot;
+    {
+        let (db, mut mmu) = k.mmu();
+        db.insert_root(&mut mmu, pspace, 0x10_0000, frame, Rights::RWX).unwrap();
+    }
+    assert_eq!(k.check_memory(), Ok(()));
+    let cu = k.tcb(client).utcb.unwrap();
+    k.mach.write_u64(cu.frame + offset::ACCEPTOR as u64, Fpage::new(0x40_0000, 22, Rights::RWX).0);
+    ipc(&mut k, client, ThreadId::NIL, pid, never(), MsgTag(0), [0; 6]);
+    let item = TypedItem::Map { fpage: Fpage::new(0x10_0000, 12, Rights::RW), hotspot: 0x3000 }.encode();
+    ipc(&mut k, pager, cid, ThreadId::NIL, never(), MsgTag::new(0, 0, 2), [item[0], item[1], 0, 0, 0, 0]);
+    assert_eq!(k.tcb(client).frame.rax, 0);
+    raw_syscall(&mut k, pager, sysno::UNMAP, [Fpage::new(0x10_0000, 12, Rights::NONE).0, 2, 0, 0, 0]);
+    assert_eq!(k.check_memory(), Ok(()), "after map and a write revocation");
+    // An entry removed behind the database's back.
+    let croot = k.spaces.get(k.tcb(client).space.slot).unwrap().root;
+    let leaf = crate::paging::walk(&k.mach, croot, 0x40_3000).expect("mapped");
+    k.mach.write_u64(leaf.entry_pa, 0);
+    assert_eq!(k.check_memory(), Err("a mapping without a page-table entry"));
+    // Restored, but writable where the mapping is read-only.
+    k.mach.write_u64(leaf.entry_pa, leaf.pte.0 | 2);
+    assert_eq!(k.check_memory(), Err("a page-table entry's write right differs from its mapping's"));
+    k.mach.write_u64(leaf.entry_pa, leaf.pte.0);
+    assert_eq!(k.check_memory(), Ok(()));
+    // A stray user entry nobody mapped.
+    let stray = k.frames.alloc(&mut k.mach).unwrap();
+    let attrs = crate::paging::Attrs { user: true, writable: true, executable: false, global: false, pkey: 0 };
+    let frames = &mut k.frames;
+    crate::paging::map(&mut k.mach, croot, 0x50_0000, stray, crate::paging::PageSize::Size4K, attrs, &mut |m| {
+        frames.alloc(m)
+    })
+    .unwrap();
+    assert_eq!(k.check_memory(), Err("a user page-table entry without a mapping"));
+}

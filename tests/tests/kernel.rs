@@ -112,6 +112,22 @@ fn fuzz_mem_keeps_the_kernel_alive_and_leak_free() {
     eprintln!("{}\n{leak}", summary[0]);
 }
 
+/// A shorter campaign under `kcheck`: the kernel cross-checks its mapping
+/// database and every page table after each operation (and panics if they
+/// disagree), which catches a wrong page-table entry the probes miss.
+#[test]
+fn fuzz_mem_under_the_kernel_self_check() {
+    let run =
+        Boot::new("test=fuzz_mem kfuzz_ops=1500 kfuzz_seed=3 kcheck tlb=plain", &["pager", "ktest"]).timeout(300).run();
+    assert!(!run.timed_out(), "fuzz_mem under kcheck hung:\n{}", run.output);
+    run.expect("kcheck: checking the mapping database")
+        .expect("ktest: fuzz_mem: 1500 ops (seed 3)")
+        .expect("ktest: fuzz_mem: ok")
+        .expect_not("FAILED")
+        .expect_not("PANIC");
+    assert_eq!(run.exit_code(), Some(0), "{}", run.output);
+}
+
 #[test]
 fn small_spaces_are_isolated_and_switch_without_cr3_loads() {
     let run = ktest_in("small_spaces", "small");

@@ -10,7 +10,8 @@
 //! - unmap of random flexpages (own space, or another's through the
 //!   privileged `unmap_in`, random rights, with or without the space's own
 //!   mappings), followed by a probe: a page whose read right was revoked
-//!   from a space must fault there;
+//!   from a space must fault there at a read, one whose write right was
+//!   revoked at a write;
 //! - mapping chains A → B → C … of a tagged page, checked at every link and
 //!   revoked at a random link (the root's unmap, an unmap in the middle, the
 //!   deletion of a space in the middle); everything below must fault;
@@ -73,6 +74,7 @@ const C_SEND: u64 = 2;
 const C_PROBE: u64 = 3;
 const C_UNMAP: u64 = 4;
 const C_TOUCH: u64 = 5;
+const C_POKE: u64 = 6;
 const REPORT: u64 = 0x66;
 /// Most payload words of a fuzz message (the rest of its MRs are whatever
 /// the sender's UTCB holds).
@@ -183,7 +185,7 @@ fn timeout(us: u64) -> Timeout {
 }
 
 /// An agent: carries out commands from the main thread, reporting each.
-extern "C" fn agent(_: u64) -> ! {
+extern "C" fn agent(me: u64) -> ! {
     let main = main_id();
     let u = Utcb::current();
     loop {
@@ -229,11 +231,31 @@ extern "C" fn agent(_: u64) -> ! {
                 [s.rax, 0, 0, 0]
             }
             C_PROBE => [insn::read_u64(w[1]), 0, 0, 0],
+            C_POKE => {
+                insn::write_u64(w[1], 0x90c3_u64 << 16);
+                [0; 4]
+            }
             C_UNMAP => {
-                // seq, fpage, control, probe address (0: none)
+                // seq, fpage, control, probe address (0: none), write to it,
+                // touch it first (so that it is mapped when the unmap comes)
+                if w[3] != 0 && w[5] != 0 {
+                    if w[4] != 0 {
+                        insn::write_u64(w[3], 0x90c3_u64 << 16);
+                    } else {
+                        insn::read_u64(w[3]);
+                    }
+                }
+                let faults = PROBE_FAULTS[me as usize % MAX_AGENTS].load(Ordering::Acquire);
                 let rax = sys::raw(sysno::UNMAP, w[1], w[2], 0, 0, 0, 0)[0];
-                let v = if w[3] != 0 { insn::read_u64(w[3]) } else { 0 };
-                [rax, v, 0, 0]
+                let v = match (w[3], w[4]) {
+                    (0, _) => 0,
+                    (a, 0) => insn::read_u64(a),
+                    (a, _) => {
+                        insn::write_u64(a, 0x90c3_u64 << 16);
+                        0
+                    }
+                };
+                [rax, v, faults, 0]
             }
             C_TOUCH => {
                 insn::touch_range(w[1], w[2], w[3] != 0);
@@ -291,6 +313,9 @@ struct Fuzz {
     stats: Stats,
     op: u64,
     seed: u64,
+    /// Timeouts are multiplied by this: 20 under `kcheck` (its checks,
+    /// after every operation, slow everything down).
+    slow: u64,
 }
 
 /// A 4 KiB-aligned random flexpage inside the fuzz region (2^12..2^22).
@@ -428,7 +453,7 @@ impl Fuzz {
             m.push(w);
         }
         for attempt in 0..2 {
-            let s = ipc::send(id, &m, Timeouts::new(Timeout::Micros(5_000), Timeout::Never));
+            let s = ipc::send(id, &m, Timeouts::new(Timeout::Micros(5_000 * self.slow as u32), Timeout::Never));
             match s.ok() {
                 Ok(()) => return Some(seq),
                 Err(e) if e.error == Error::NotExist => {
@@ -451,7 +476,7 @@ impl Fuzz {
     /// The report of command `seq` from agent `i`, within `ms`.
     fn report(&mut self, i: usize, seq: u64, ms: u64) -> Option<[u64; 4]> {
         let id = self.agents[i].as_ref()?.id;
-        let deadline = rt::kip::clock_us() + ms * 1000;
+        let deadline = rt::kip::clock_us() + ms * 1000 * self.slow;
         loop {
             let now = rt::kip::clock_us();
             if now >= deadline {
@@ -561,11 +586,11 @@ impl Fuzz {
         let recv_timeout = match rng.below(50) {
             0 => 0,
             1 => 0xffff_ffff,
-            _ => 2_000 + rng.below(4_000),
+            _ => (2_000 + rng.below(4_000)) * self.slow,
         };
         let send_timeout = match rng.below(20) {
             0 => 0,
-            _ => 1_000 + rng.below(4_000),
+            _ => (1_000 + rng.below(4_000)) * self.slow,
         };
         // The message: untyped words, then items.
         let untyped = rng.below(7) as usize;
@@ -654,17 +679,26 @@ impl Fuzz {
         let own = self.rng.chance(50);
         let ctl = rights.bits() as u64 | if own { sysno::unmap::OWN } else { 0 };
         let probe = page_in(&mut self.rng, f);
+        // Probe by writing when write was revoked (half of the time).
+        let write = rights.writable() && self.rng.chance(50);
+        let prefault = self.rng.chance(70) as u64;
         let before = self.arm_probe(i, probe);
-        let Some([rax, ..]) = self.run(i, C_UNMAP, &[f.0, ctl, probe], 200) else { return Ok(()) };
+        let Some([rax, _, after_prefault, _]) = self.run(i, C_UNMAP, &[f.0, ctl, probe, write as u64, prefault], 200)
+        else {
+            return Ok(());
+        };
+        // Faults of the prefault do not count: the agent read the counter after it.
+        let before = if prefault != 0 { after_prefault } else { before };
         self.stats.unmaps += 1;
-        if rax == 0 && probe != 0 && own && rights.readable() {
+        if rax == 0 && probe != 0 && own && (rights.readable() || write) {
             self.stats.probes_checked += 1;
+            let how = if write { "wrote" } else { "read" };
             check!(
                 self.probe_faulted(i, before),
                 "{}",
                 self.fail(format!(
-                    "agent {} read {probe:#x} after unmapping {:#x} (read, own) without a fault",
-                    i, f.0
+                    "agent {i} {how} {probe:#x} after unmapping {:#x} (rights {:#x}, own) without a fault",
+                    f.0, rights.0
                 ))
             );
         }
@@ -679,18 +713,32 @@ impl Fuzz {
         let rights = Rights(self.rng.below(8) as u8);
         let own = self.rng.chance(60);
         let probe = page_in(&mut self.rng, f);
-        let r = sys::unmap_in(id, f, rights, own);
-        self.stats.unmaps += 1;
         if probe == 0 {
+            let _ = sys::unmap_in(id, f, rights, own);
+            self.stats.unmaps += 1;
             return Ok(());
         }
+        let write = rights.writable() && self.rng.chance(50);
+        let cmd = if write { C_POKE } else { C_PROBE };
+        if self.rng.chance(70) {
+            // Map it first, so that the unmap has something to take.
+            if self.run(i, cmd, &[probe], 200).is_none() {
+                return Ok(());
+            }
+        }
         let before = self.arm_probe(i, probe);
-        if self.run(i, C_PROBE, &[probe], 200).is_some() && r.is_ok() && own && rights.readable() {
+        let r = sys::unmap_in(id, f, rights, own);
+        self.stats.unmaps += 1;
+        if self.run(i, cmd, &[probe], 200).is_some() && r.is_ok() && own && (rights.readable() || write) {
             self.stats.probes_checked += 1;
+            let how = if write { "wrote" } else { "read" };
             check!(
                 self.probe_faulted(i, before),
                 "{}",
-                self.fail(format!("agent {i} read {probe:#x} after unmap_in {:#x} (read, own) without a fault", f.0))
+                self.fail(format!(
+                    "agent {i} {how} {probe:#x} after unmap_in {:#x} (rights {:#x}, own) without a fault",
+                    f.0, rights.0
+                ))
             );
         }
         Ok(())
@@ -1097,6 +1145,7 @@ pub fn fuzz_mem(ctx: &Ctx, ops: u64, seed: u64) -> Result<(), String> {
         stats: Stats::default(),
         op: 0,
         seed,
+        slow: if rt::kip::kip().cmdline_flag("kcheck") { 20 } else { 1 },
     };
     for i in 0..4 {
         f.spawn(i, None);
@@ -1107,6 +1156,11 @@ pub fn fuzz_mem(ctx: &Ctx, ops: u64, seed: u64) -> Result<(), String> {
         if let Err(e) = f.step() {
             result = Err(e);
             break;
+        }
+        if f.slow > 1 {
+            // Under kcheck the kernel checks its mapping database and page
+            // tables now (and panics if they disagree).
+            sys::counters();
         }
         if f.op % 512 == 0 {
             let now = rt::kip::clock_us();
