@@ -31,7 +31,9 @@
  *   - only names paths inside its scratch directory or under /proc/self
  *     (so execve can only fail; not /proc/self/exe, whose chmod would make
  *     the next run's exec fail: the truncate that name found is covered by
- *     t_fuzzfound), and never reboots (a correct magic number is changed),
+ *     t_fuzzfound) -- a path taken from a buffer must be relative and
+ *     without "..", see contain_paths -- and never reboots (a correct magic
+ *     number is changed),
  *   - takes a SIGALRM every 50 ms that interrupts blocking calls (EINTR),
  *     re-armed after any call that may have changed it.
  * The child writes each call (index, number, arguments) into a MAP_SHARED
@@ -469,8 +471,8 @@ static int rare(unsigned nr)
     return nr == 60 || nr == 231 || nr == 15;
 }
 
-/* The call for index i: number and arguments. */
-static u64 make_call(u64 seed, u64 i, u64 a[6])
+/* The call for index i: number, arguments and (in *kinds) their kinds. */
+static u64 make_call(u64 seed, u64 i, u64 a[6], const char **kinds_out)
 {
     u64 s = seed ^ (i * 0xd1b54a32d192ed03ULL);
     rng = splitmix(&s);
@@ -488,7 +490,105 @@ static u64 make_call(u64 seed, u64 i, u64 a[6])
     size_t k = strlen(kinds);
     for (int j = 0; j < 6; j++)
         a[j] = j < (int)k ? gen_arg(kinds[j]) : (chance(70) ? 0 : rnd());
+    *kinds_out = kinds;
     return nr;
+}
+
+/* ---- paths stay in the scratch directory ----
+ * A path argument is one of the fixed ones above, or whatever bytes a
+ * buffer holds by the time of the call (random at first, then what earlier
+ * calls wrote there: getcwd's "/tmp/...", file and /proc contents). Such a
+ * string may be absolute or climb with "..": once it created "/p " in the
+ * root directory, which outlived the campaign (an inode more at the end).
+ * So a path is issued only if it is a fixed one, or relative without a ".."
+ * component, or cannot be read at all (it faults in the server: EFAULT);
+ * otherwise it is replaced by a non-canonical address (still EFAULT).
+ * Reading it must not crash the child, so the child keeps a map of its
+ * arena pages that may not be readable: the PROT_NONE page and the holes
+ * from the start, and any page a memory-management call has touched since
+ * (a path on or running into such a page is replaced, as it may have
+ * become readable). Addresses outside the arena that a fuzzed mmap could
+ * have made readable are replaced too; those below Linux's mmap_min_addr
+ * and from the small-space window up are not (they fault). */
+
+static u64 arena_unreadable; /* bit n: arena page n is PROT_NONE or a hole */
+static u64 arena_unknown;    /* bit n: a memory-management call touched page n */
+
+static void arena_touched(u64 addr, u64 len)
+{
+    u64 base = (u64)arena, end = base + ARENA_PAGES * PAGE;
+    if (len > end - base)
+        len = end - base;
+    u64 last = addr + len < addr ? ~0ULL : addr + len;
+    if (last <= base || addr >= end)
+        return;
+    u64 first_page = addr <= base ? 0 : (addr - base) / PAGE;
+    u64 end_page = last >= end ? ARENA_PAGES : (last - base + PAGE - 1) / PAGE;
+    for (u64 pg = first_page; pg < end_page; pg++)
+        arena_unknown |= 1ULL << pg;
+}
+
+/* After a call: which arena pages it may have mapped, unmapped or protected. */
+static void note_mm_call(u64 nr, const u64 a[6])
+{
+    switch (nr) {
+    case 9: case 10: case 11: case 28: case 149: case 150: case 216: case 325: case 329:
+        arena_touched(a[0], a[1] ? a[1] : 1);
+        break;
+    case 25: /* mremap: the old range, growth in place, a fixed new place */
+        arena_touched(a[0], a[1] > a[2] ? a[1] : a[2]);
+        if (a[3] & 2)
+            arena_touched(a[4], a[2]);
+        break;
+    }
+}
+
+static int path_is_contained(const char *s)
+{
+    for (unsigned i = 0; i < NPATHS; i++)
+        if (strcmp(s, paths[i]) == 0)
+            return 1;
+    if (s[0] == '/')
+        return 0;
+    for (const char *c = s; *c;) {
+        const char *e = c;
+        while (*e && *e != '/')
+            e++;
+        if (e - c == 2 && c[0] == '.' && c[1] == '.')
+            return 0;
+        c = *e ? e + 1 : e;
+    }
+    return 1;
+}
+
+static int path_is_safe(u64 p)
+{
+    u64 base = (u64)arena, end = base + ARENA_PAGES * PAGE;
+    if (p < 0x10000 || p >= WINDOW_BASE)
+        return 1;
+    if (p < base || p >= end)
+        return 0;
+    static char copy[8192];
+    for (u64 q = p, n = 0; n < sizeof copy; q++, n++) {
+        if (q >= end)
+            return 0;
+        u64 bit = 1ULL << ((q - base) / PAGE);
+        if (arena_unknown & bit)
+            return 0;
+        if (arena_unreadable & bit)
+            return 1; /* the server faults before the string ends */
+        copy[n] = *(const char *)q;
+        if (!copy[n])
+            return path_is_contained(copy);
+    }
+    return 1; /* longer than PATH_MAX: ENAMETOOLONG */
+}
+
+static void contain_paths(const char *kinds, u64 a[6])
+{
+    for (int j = 0; kinds[j] && j < 6; j++)
+        if (kinds[j] == 's' && !path_is_safe(a[j]))
+            a[j] = 0x9999999999999999ULL;
 }
 
 /* Keep the fuzzer's own harness out of reach (see the top comment). */
@@ -665,11 +765,15 @@ static void run_child(u64 seed, u64 first, u64 end, const char *dir)
     if (open_fds() != 0)
         _exit(101);
     layout_poll();
+    arena_unreadable = (1ULL << PG_NONE) | (~0ULL << PG_HOLE);
+    arena_unknown = 0;
     arm_alarm();
     for (u64 i = first; i < end; i++) {
         u64 a[6];
-        u64 nr = make_call(seed, i, a);
+        const char *kinds;
+        u64 nr = make_call(seed, i, a, &kinds);
         sandbox(nr, a);
+        contain_paths(kinds, a);
         prog->nr = nr;
         for (int j = 0; j < 6; j++)
             prog->args[j] = a[j];
@@ -681,6 +785,7 @@ static void run_child(u64 seed, u64 first, u64 end, const char *dir)
             raw6_fork(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
         else
             raw6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        note_mm_call(nr, a);
         if (touches_alarm(low))
             arm_alarm();
     }
