@@ -71,6 +71,7 @@ fn map_module(pager: ThreadId, index: usize) -> Option<&'static [u8]> {
 }
 
 fn main() {
+    ALLOCATOR.set_backing(pool::heap_may_grow);
     let kip = rt::kip::kip();
     let me = rt::utcb::Utcb::current().my_id();
     let clock = clock::Clock::from_kip();
@@ -97,6 +98,7 @@ fn main() {
     // quarter of the pager's memory and an eighth of the heap.
     let ram = rt::pager::stats(kip.root_pager).map(|st| st.free_pages * 4096).unwrap_or(0);
     vfs.set_data_limit((ram / 4).min(HEAP_SIZE as u64 / 8));
+    vfs.set_memory_check(pool::file_memory);
     let console = console::Console::init(me);
     // Above the Linux threads and their signal threads: a busy process never
     // delays the server's answers.

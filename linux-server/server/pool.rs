@@ -6,7 +6,9 @@
 //! that memory becomes byte slices, and the server's only `unsafe` code.
 
 use abi::ThreadId;
+use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
+use core::cmp::Reverse;
 use linux_server::mm::pages::Frame;
 
 /// Where the pool's blocks are mapped in the server (the upper half of its slot).
@@ -17,12 +19,55 @@ pub const FRAME_SIZE: usize = 4096;
 /// Pages of the root pager's pool the server never takes for processes (16 MiB).
 pub const RESERVE_PAGES: u64 = 4096;
 
+/// The heap's backing check (`rt::Heap::set_backing`): may the heap take
+/// `pages` pages it never used before (for an allocation of `size` bytes)?
+/// The heap's pages come from the same root pager as the pool's blocks; a
+/// heap page the pager cannot give would leave the server waiting for its
+/// own page fault forever (the syscall fuzzer got there: a large file on top
+/// of a pool grown by memory-hungry processes). Refusing makes the
+/// allocation fail instead — a clean panic for the server's own small
+/// allocations, which [`RESERVE_PAGES`] is kept for; files ask first
+/// ([`file_memory`]) and never take the reserve.
+pub fn heap_may_grow(pages: u64, size: usize) -> bool {
+    let Ok(s) = rt::pager::stats(rt::kip::kip().root_pager) else { return true };
+    if s.free_pages >= pages {
+        return true;
+    }
+    rt::println!(
+        "linux-server: heap allocation of {size} bytes refused: it needs {pages} new pages, the root pager has {}",
+        s.free_pages
+    );
+    false
+}
+
+/// The VFS's memory check (`Vfs::set_memory_check`): file contents may
+/// take a new allocation of `bytes` only if the root pager keeps
+/// [`RESERVE_PAGES`] free beyond it (else the write is ENOSPC, as on a full
+/// tmpfs).
+pub fn file_memory(bytes: u64) -> bool {
+    let pages = bytes.div_ceil(FRAME_SIZE as u64);
+    let Ok(s) = rt::pager::stats(rt::kip::kip().root_pager) else { return true };
+    if s.free_pages >= pages + RESERVE_PAGES {
+        return true;
+    }
+    rt::println!(
+        "linux-server: file contents may not grow by {bytes} bytes: the root pager has {} pages free, \
+         {RESERVE_PAGES} stay for the server",
+        s.free_pages
+    );
+    false
+}
+
 pub struct Pool {
     pager: ThreadId,
     blocks: u32,
     /// Most blocks the pool may hold (its share of the address-space slot).
     max_blocks: u32,
-    free: Vec<Frame>,
+    /// Each block's physical address (to give it back: `shrink`).
+    block_pa: Vec<u64>,
+    /// Free frames, lowest first: allocation fills the low blocks, so the
+    /// highest ones empty out and can go back to the root pager.
+    free: BinaryHeap<Reverse<Frame>>,
     /// References to each frame (processes sharing it copy-on-write, the page
     /// cache of a file...). 0 = free.
     refs: Vec<u16>,
@@ -31,7 +76,7 @@ pub struct Pool {
 impl Pool {
     pub fn new(pager: ThreadId) -> Pool {
         let max_blocks = (abi::window::SLOT_SIZE / 2 >> BLOCK_LOG2) as u32;
-        Pool { pager, blocks: 0, max_blocks, free: Vec::new(), refs: Vec::new() }
+        Pool { pager, blocks: 0, max_blocks, block_pa: Vec::new(), free: BinaryHeap::new(), refs: Vec::new() }
     }
 
     /// Get another block from the root pager — unless that would leave the
@@ -47,15 +92,42 @@ impl Pool {
             _ => return false,
         }
         let va = POOL_BASE + ((self.blocks as u64) << BLOCK_LOG2);
-        if rt::pager::alloc(self.pager, BLOCK_LOG2, va).is_err() {
-            return false;
-        }
+        let Ok(pa) = rt::pager::alloc(self.pager, BLOCK_LOG2, va) else { return false };
         let first = self.blocks * FRAMES_PER_BLOCK;
         self.blocks += 1;
+        self.block_pa.push(pa);
         self.refs.resize((self.blocks * FRAMES_PER_BLOCK) as usize, 0);
-        // Hand out low frames first.
-        self.free.extend((first..first + FRAMES_PER_BLOCK).rev());
+        self.free.extend((first..first + FRAMES_PER_BLOCK).map(Reverse));
         true
+    }
+
+    /// Give free blocks at the top back to the root pager while more than
+    /// two blocks' worth of frames are free. Without this the pool keeps
+    /// what a memory-hungry process once made it grow to, and the server's
+    /// own heap (files) finds the root pager empty for good.
+    pub fn shrink(&mut self) {
+        while self.free.len() > 2 * FRAMES_PER_BLOCK as usize && self.blocks > 1 {
+            let first = ((self.blocks - 1) * FRAMES_PER_BLOCK) as usize;
+            if self.refs[first..].iter().any(|&r| r != 0) {
+                return;
+            }
+            let pa = self.block_pa[self.blocks as usize - 1];
+            // The pager revokes the block from every space it reached (the
+            // server's own mapping, and no process holds a free frame).
+            if rt::pager::release(self.pager, pa, BLOCK_LOG2).is_err() {
+                rt::println!("linux-server: the root pager did not take back pool block {pa:#x}");
+                return;
+            }
+            self.free.retain(|&Reverse(f)| (f as usize) < first);
+            self.refs.truncate(first);
+            self.block_pa.pop();
+            self.blocks -= 1;
+        }
+    }
+
+    /// Free frames (for deciding when to `shrink`).
+    pub fn free_frames(&self) -> usize {
+        self.free.len()
     }
 
     /// A zero-filled frame with one reference, or `None` when memory is out.
@@ -63,7 +135,7 @@ impl Pool {
         if self.free.is_empty() && !self.grow() {
             return None;
         }
-        let f = self.free.pop()?;
+        let Reverse(f) = self.free.pop()?;
         self.refs[f as usize] = 1;
         self.frame_mut(f).fill(0);
         Some(f)
@@ -80,7 +152,7 @@ impl Pool {
         debug_assert!(*r > 0, "frame {f} freed twice");
         *r -= 1;
         if *r == 0 {
-            self.free.push(f);
+            self.free.push(Reverse(f));
         }
     }
 

@@ -453,6 +453,12 @@ impl Server {
             for (kid, m) in core::mem::take(&mut self.outbox) {
                 let _ = ipc::send(kid, &m, Timeouts::new(Timeout::Zero, Timeout::Never));
             }
+            // Free memory goes back to the root pager (pool.rs: `shrink`);
+            // two blocks stay, so a process that comes and goes does not
+            // make the pool grow and shrink every time.
+            if self.pool.free_frames() > 3 * 512 {
+                self.pool.shrink();
+            }
         }
     }
 }

@@ -42,7 +42,7 @@ impl Vfs {
 
     /// Writes `src` at `offset`; returns how many bytes were written.
     pub fn write_at(&mut self, ino: Ino, offset: u64, src: &[u8], now: Timespec) -> SysResult<usize> {
-        let max = self.max_file_size;
+        let (max, check) = (self.max_file_size, self.memory_check);
         let left = self.data_limit.saturating_sub(self.data_used);
         let inode = self.inode_mut(ino)?;
         let data = file_data(&mut inode.node)?;
@@ -62,7 +62,12 @@ impl Vfs {
         // Both fit in usize: the limit is at most isize::MAX.
         let room = usize::try_from(max.min(cap.max(data.len() as u64)) - offset).map_err(|_| EFBIG)?;
         let src = &src[..src.len().min(room)];
-        data.write_at(usize::try_from(offset).map_err(|_| EFBIG)?, src)?;
+        let offset = usize::try_from(offset).map_err(|_| EFBIG)?;
+        let need = data.allocation_for(offset.saturating_add(src.len()));
+        if need > 0 && !check(need as u64) {
+            return Err(ENOSPC);
+        }
+        data.write_at(offset, src)?;
         let new = data.owned_len();
         inode.mtime = now;
         inode.ctime = now;
@@ -72,7 +77,7 @@ impl Vfs {
 
     /// Sets the size of regular file `ino` to `len`, cutting or zero-filling.
     pub fn truncate(&mut self, ino: Ino, len: u64, now: Timespec) -> SysResult<()> {
-        let max = self.max_file_size;
+        let (max, check) = (self.max_file_size, self.memory_check);
         let left = self.data_limit.saturating_sub(self.data_used);
         let inode = self.inode_mut(ino)?;
         let data = file_data(&mut inode.node)?;
@@ -83,7 +88,12 @@ impl Vfs {
         if len > data.len() as u64 && len > old.saturating_add(left) {
             return Err(ENOSPC);
         }
-        data.set_len(usize::try_from(len).map_err(|_| EFBIG)?)?;
+        let len = usize::try_from(len).map_err(|_| EFBIG)?;
+        let need = if len > data.len() { data.allocation_for(len) } else { 0 };
+        if need > 0 && !check(need as u64) {
+            return Err(ENOSPC);
+        }
+        data.set_len(len)?;
         let new = data.owned_len();
         inode.mtime = now;
         inode.ctime = now;

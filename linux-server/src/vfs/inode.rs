@@ -64,6 +64,17 @@ impl Data {
         }
     }
 
+    /// Bytes of the new allocation that holding `len` bytes takes: none if
+    /// they fit the vector's capacity; a borrowed file is copied whole.
+    pub fn allocation_for(&self, len: usize) -> usize {
+        match self {
+            Data::Borrowed(b) => len.max(b.len()),
+            Data::Owned(v) if len <= v.capacity() => 0,
+            // `try_reserve` at least doubles.
+            Data::Owned(v) => len.max(v.capacity().saturating_mul(2)),
+        }
+    }
+
     /// Writes `src` at `offset`, filling any gap past the end with zeros.
     /// Size limits are the caller's; this only checks arithmetic.
     pub fn write_at(&mut self, offset: usize, src: &[u8]) -> SysResult<()> {

@@ -167,6 +167,13 @@ pub struct Vfs {
     /// [`Vfs::set_data_limit`].
     data_used: u64,
     data_limit: u64,
+    /// Asked before file contents take a new allocation of that many bytes:
+    /// see [`Vfs::set_memory_check`].
+    memory_check: fn(u64) -> bool,
+}
+
+fn any_memory(_bytes: u64) -> bool {
+    true
 }
 
 impl fmt::Debug for Vfs {
@@ -182,7 +189,14 @@ impl Vfs {
         let mut root = Inode::new(Node::Dir(Dir::new(ROOT, alloc::vec::Vec::new())), 0o755, Owner::ROOT, now);
         root.nlink = 2;
         inodes.insert(ROOT, root);
-        Vfs { inodes, next_ino: ROOT + 1, max_file_size: MAX_FILE_SIZE, data_used: 0, data_limit: u64::MAX }
+        Vfs {
+            inodes,
+            next_ino: ROOT + 1,
+            max_file_size: MAX_FILE_SIZE,
+            data_used: 0,
+            data_limit: u64::MAX,
+            memory_check: any_memory,
+        }
     }
 
     /// Limits the bytes all files together may hold in memory: writing or
@@ -191,6 +205,15 @@ impl Vfs {
     /// hold, so that files cannot exhaust the memory the server itself needs.
     pub fn set_data_limit(&mut self, limit: u64) {
         self.data_limit = limit;
+    }
+
+    /// Before file contents grow into a new allocation of `bytes` bytes,
+    /// `check(bytes)` must agree, else the write or truncate is `ENOSPC`.
+    /// The limit above bounds what files hold; this asks whether memory is
+    /// there now: the server's heap shares RAM with the processes, and a
+    /// large file must not take the pages the server needs for itself.
+    pub fn set_memory_check(&mut self, check: fn(u64) -> bool) {
+        self.memory_check = check;
     }
 
     /// (bytes of file contents in memory, the limit).

@@ -101,18 +101,57 @@ macro_rules! declare_heap {
 }
 
 /// The global allocator behind [`declare_heap!`]: initialised on first use.
+///
+/// **Backing.** The heap is a `.bss` array that the task's pager backs page
+/// by page as the task first touches it. A task whose pager can run out of
+/// memory (the second initial server: its pages come from the root pager's
+/// pool, shared with everything it hands out) would then fault on a page
+/// nobody can give — and wait forever. [`Heap::set_backing`] closes that
+/// hole: the allocator keeps the highest address it ever handed out (the
+/// linked-list allocator fills from the bottom, so everything below it has
+/// been used), asks the check before it moves that mark up, and touches the
+/// new pages right away, so every page below the mark is backed. A refused
+/// allocation returns null: `try_reserve` callers see an error, others the
+/// allocation-failure panic — a clean stop instead of a hang.
 pub struct Heap {
-    inner: spin::Mutex<(bool, linked_list_allocator::Heap)>,
+    inner: spin::Mutex<HeapState>,
 }
+
+struct HeapState {
+    ready: bool,
+    heap: linked_list_allocator::Heap,
+    /// End of the highest allocation so far, rounded up to a page: the
+    /// pages below it are backed.
+    backed_to: usize,
+    backing: Option<BackingCheck>,
+}
+
+/// Whether `pages` more heap pages may be backed for an allocation of
+/// `size` bytes (see [`Heap::set_backing`]).
+pub type BackingCheck = fn(pages: u64, size: usize) -> bool;
 
 impl Heap {
     pub const fn new() -> Heap {
-        Heap { inner: spin::Mutex::new((false, linked_list_allocator::Heap::empty())) }
+        Heap {
+            inner: spin::Mutex::new(HeapState {
+                ready: false,
+                heap: linked_list_allocator::Heap::empty(),
+                backed_to: 0,
+                backing: None,
+            }),
+        }
     }
     /// Bytes used and free.
     pub fn usage(&self) -> (usize, usize) {
         let h = self.inner.lock();
-        (h.1.used(), h.1.free())
+        (h.heap.used(), h.heap.free())
+    }
+
+    /// Ask `check` before the heap takes pages it has never used (see the
+    /// type's docs). The check runs with the heap locked: it must not
+    /// allocate.
+    pub fn set_backing(&self, check: BackingCheck) {
+        self.inner.lock().backing = Some(check);
     }
 }
 
@@ -130,20 +169,42 @@ extern "Rust" {
 unsafe impl core::alloc::GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
         let mut h = self.inner.lock();
-        if !h.0 {
+        if !h.ready {
             // SAFETY: the area is the task's own static heap array, used for
             // nothing else, handed to the allocator exactly once.
             unsafe {
                 let (start, size) = rt_heap_area();
-                h.1.init(start, size);
+                h.heap.init(start, size);
+                h.backed_to = start as usize;
             }
-            h.0 = true;
+            h.ready = true;
         }
-        h.1.allocate_first_fit(layout).map_or(core::ptr::null_mut(), |p| p.as_ptr())
+        let Ok(p) = h.heap.allocate_first_fit(layout) else { return core::ptr::null_mut() };
+        // The allocator writes a free block's header just past the allocation:
+        // that page counts as used too.
+        let end = (p.as_ptr() as usize + layout.size() + 64).next_multiple_of(4096);
+        if end > h.backed_to {
+            if let Some(check) = h.backing {
+                if !check(((end - h.backed_to) / 4096) as u64, layout.size()) {
+                    // SAFETY: `p` was just allocated with `layout`.
+                    unsafe { h.heap.deallocate(p, layout) };
+                    return core::ptr::null_mut();
+                }
+                // Back the new pages now, while the check's answer holds.
+                for page in (h.backed_to..end).step_by(4096) {
+                    // SAFETY: the page lies inside the heap array (below the
+                    // end of an allocation just made in it); reading it only
+                    // makes the pager back it.
+                    unsafe { core::ptr::read_volatile(page as *const u8) };
+                }
+            }
+            h.backed_to = end;
+        }
+        p.as_ptr()
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: core::alloc::Layout) {
         // SAFETY: `ptr` came from `alloc` with this layout (GlobalAlloc contract).
-        unsafe { self.inner.lock().1.deallocate(core::ptr::NonNull::new_unchecked(ptr), layout) }
+        unsafe { self.inner.lock().heap.deallocate(core::ptr::NonNull::new_unchecked(ptr), layout) }
     }
 }
 

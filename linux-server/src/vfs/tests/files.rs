@@ -110,6 +110,24 @@ fn data_limit() {
     assert_eq!(v.data_usage().0, 10);
 }
 
+/// The server's check refuses allocations over 64 KiB (as when RAM is
+/// short): growing a file into one is ENOSPC, and the file is unchanged.
+#[test]
+fn memory_check() {
+    fn small_only(bytes: u64) -> bool {
+        bytes <= 64 << 10
+    }
+    let mut v = fs();
+    v.set_memory_check(small_only);
+    let f = file(&mut v, "/f", b"");
+    assert_eq!(v.write_at(f, 0, &[1; 1000], t(3)), Ok(1000));
+    assert_eq!(v.write_at(f, 0, &[2; 100 << 10], t(3)), Err(ENOSPC));
+    assert_eq!(v.truncate(f, 1 << 20, t(3)), Err(ENOSPC));
+    assert_eq!(v.stat(f).unwrap().size, 1000);
+    assert_eq!(v.write_at(f, 500, &[3; 400], t(3)), Ok(400), "within the capacity: no new allocation");
+    assert_eq!(v.truncate(f, 10, t(3)), Ok(()), "shrinking needs no memory");
+}
+
 #[test]
 fn not_files() {
     let mut v = fs();
