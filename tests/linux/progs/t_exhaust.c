@@ -3,7 +3,7 @@
  * errors Linux gives, and the system is whole afterwards: RLIMIT_NOFILE
  * ends opens with EMFILE (and dup, pipe, socket-less calls alike); many
  * writers filling one pipe get every byte through, PIPE_BUF pieces never
- * torn; a thousand threads come and go, two hundred of them alive at once;
+ * torn; three thousand threads come and go, a thousand of them alive at once;
  * then fork, exec and a fresh pipe still work.
  */
 #include "check.h"
@@ -111,7 +111,7 @@ static void test_threads(void)
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setstacksize(&a, 32768);
-    enum { ALIVE = 200, TOTAL = 1000 };
+    enum { ALIVE = 1000, TOTAL = 2000 };
     static pthread_t t[ALIVE];
     int made = 0;
     for (int i = 0; i < ALIVE; i++)
