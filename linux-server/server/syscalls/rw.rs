@@ -66,7 +66,12 @@ impl Server {
                 self.cache_flush(ino);
                 let size = self.vfs.size(ino)?;
                 let n = size.saturating_sub(offset).min(max as u64) as usize;
-                let mut buf = vec![0u8; n];
+                // A big read takes as much of the server's heap for a moment;
+                // when memory is short it becomes a short read of a chunk
+                // (the heap refuses rather than run the root pager dry).
+                let mut buf = Vec::new();
+                let n = if buf.try_reserve_exact(n).is_ok() { n } else { n.min(CHUNK) };
+                buf.resize(n, 0);
                 let got = self.vfs.read_at(ino, offset, &mut buf)?;
                 buf.truncate(got);
                 buf

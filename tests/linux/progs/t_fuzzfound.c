@@ -11,10 +11,13 @@
  *     the one given,
  *   - /proc/<pid> is gone once the process is reaped, and /proc's names
  *     cannot be added to, removed or renamed (a name the fuzzer added in
- *     /proc/<pid> kept that directory alive after the process).
+ *     /proc/<pid> kept that directory alive after the process),
+ *   - mincore of a terabyte-sized mapping answers page by page (ours built
+ *     the whole 512 MiB answer in the server's heap and the server died).
  */
 #include "check.h"
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -119,5 +122,20 @@ int main(void)
     snprintf(path, sizeof path, "/proc/%d", (int)c);
     EXPECT_EXIT(t_wait(c), 0, "child exited");
     EXPECT_ERR(access(path, F_OK), ENOENT, "/proc/<pid> after the child is reaped");
+
+    /* mincore of 2 TiB of PROT_NONE: the answer vector's first page is
+     * writable, the next is not: EFAULT, the first page filled in. */
+    size_t huge = (size_t)2 << 40;
+    char *area = mmap(0, huge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    EXPECT_EQ(area != MAP_FAILED, 1, "a 2 TiB PROT_NONE mapping");
+    unsigned char *vec = mmap(0, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_EQ(vec != MAP_FAILED && munmap(vec + 4096, 4096) == 0, 1, "a one-page answer buffer");
+    memset(vec, 7, 4096);
+    if (area != MAP_FAILED) {
+        EXPECT_ERR(mincore(area, huge, vec), EFAULT, "mincore of 2 TiB into one page");
+        EXPECT_EQ(vec[0] | vec[4095], 0, "its first page says: not resident");
+        EXPECT_OK(mincore(area, 4096 * 4096, vec), "mincore of 16 MiB of it");
+        EXPECT_OK(munmap(area, huge), "munmap of the 2 TiB");
+    }
     return t_done();
 }
