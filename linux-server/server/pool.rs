@@ -106,6 +106,19 @@ impl Pool {
     /// what a memory-hungry process once made it grow to, and the server's
     /// own heap (files) finds the root pager empty for good.
     pub fn shrink(&mut self) {
+        let blocks = self.blocks;
+        self.release_free_blocks();
+        if self.blocks < blocks {
+            // The bookkeeping grew with the pool: 6 bytes a frame, 780 KB of
+            // heap kept after one process had taken all memory (the 1M-call
+            // fuzz run's heap check).
+            self.free.shrink_to_fit();
+            self.refs.shrink_to_fit();
+            self.block_pa.shrink_to_fit();
+        }
+    }
+
+    fn release_free_blocks(&mut self) {
         while self.free.len() > 2 * FRAMES_PER_BLOCK as usize && self.blocks > 1 {
             let first = ((self.blocks - 1) * FRAMES_PER_BLOCK) as usize;
             if self.refs[first..].iter().any(|&r| r != 0) {
