@@ -527,7 +527,9 @@ impl Server {
         let parked = t.pending.take();
         let entry = t.entry;
         if in_ipc {
-            // Where the aborted syscall returns to.
+            // Where the aborted syscall returns to. `regs.rip` is the RIP
+            // the signal thread's EXREGS reported: the one after the abort
+            // (a trapped call's `syscall` instruction; see entry.rs).
             let rip = entry.return_rip_after_abort(regs.rip);
             match (held, parked) {
                 // It completed: the thread gets its result.
@@ -549,6 +551,10 @@ impl Server {
                         return self.interrupted(tid, p.nr, UserRegs { rip, ..at_call }, None);
                     }
                 }
+                // Not a call the server has seen: a page fault, or a trapped
+                // call still in its send phase, which the abort rewound to
+                // its `syscall` instruction (RAX still its number): resuming
+                // at the reported RIP raises it again.
                 (None, None) => {}
             }
         }

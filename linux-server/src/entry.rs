@@ -64,9 +64,15 @@ impl Entry {
     }
 
     /// Where a thread whose syscall IPC was aborted (`EXREGS`) returns from
-    /// that syscall, given the RIP the kernel left it at: an aborted
+    /// that syscall, given the RIP the kernel left it at — the old RIP
+    /// `EXREGS` reports, which is read after the abort: an aborted
     /// exception IPC is rewound to the `syscall` instruction, an aborted
-    /// ordinary IPC is not.
+    /// ordinary IPC is not. (Until the kernel read it after the abort, it
+    /// reported a trapped call's RIP from before — already past the
+    /// instruction — and a diverted thread resumed two bytes too far: the
+    /// syscall fuzzer's parent, diverted with its waitpid parked, ran on
+    /// into the next function and made a syscall numbered after waitpid's
+    /// first argument, which failed with ENOSYS, EINVAL or EFAULT.)
     pub fn return_rip_after_abort(self, rip: u64) -> u64 {
         match self {
             Entry::Trap => rip.wrapping_add(2),

@@ -489,6 +489,36 @@ fn aborting_a_trapped_syscall_restarts_it() {
     assert_eq!(k.tcb(p).state, State::Ready);
     assert_eq!(k.tcb(p).frame.rip, 0x1000, "back at the syscall instruction");
     assert_eq!(k.tcb(p).frame.rax, 0, "syscall number untouched");
+    assert_eq!(k.tcb(server).frame.rdx, 0x1000, "the reported RIP is the one after the abort");
+}
+
+/// What a signal thread does to a thread parked in a trapped syscall:
+/// abort its IPC and divert it. The reported old RIP is where the aborted
+/// call would go on — its `syscall` instruction — not the RIP after the
+/// instruction the thread had in the IPC (the linux-server resumed such a
+/// thread two bytes too far, in the middle of whatever followed).
+#[test]
+fn diverting_a_trapped_syscall_reports_its_syscall_instruction() {
+    let mut k = kernel();
+    let (server, sid) = spawn(&mut k, 100);
+    let (p, pid) = spawn(&mut k, 100);
+    k.tcb_mut(p).linux = true;
+    k.tcb_mut(p).exception_handler = sid;
+    // The server waits; the thread's syscall reaches it (receive phase).
+    wait(&mut k, server, never());
+    enter(&mut k, p);
+    k.tcb_mut(p).frame.rax = 61;
+    k.tcb_mut(p).frame.rip = 0x2002;
+    k.handle_syscall();
+    assert!(matches!(k.tcb(p).state, State::Receiving { .. }), "{:?}", k.tcb(p).state);
+    let ctl = exregs::ABORT_IPC | exregs::SET_IP;
+    raw_syscall(&mut k, server, sysno::EXREGS, [pid.0, ctl, 0x5000, 0, 0]);
+    let f = k.tcb(server).frame;
+    assert_eq!(f.rax, 0);
+    assert_ne!(f.rsi & exregs::OUT_IN_IPC, 0, "it was in its IPC");
+    assert_eq!(f.rdx, 0x2000, "old RIP: the syscall instruction, where the aborted call restarts");
+    assert_eq!(k.tcb(p).frame.rip, 0x5000, "diverted");
+    assert_eq!(k.tcb(p).frame.rax, 61, "syscall number untouched");
 }
 
 #[test]

@@ -422,7 +422,6 @@ impl<M: Machine> Kernel<M> {
         if t.state == State::Killed {
             return self.set_result(cur, Err(Error::NotExist));
         }
-        let (old_ip, old_sp, old_flags) = (t.frame.rip, t.frame.rsp, t.frame.rflags);
         let mut bits = 0;
         if t.halted || t.state == State::Inactive {
             bits |= exregs::OUT_HALTED;
@@ -433,6 +432,16 @@ impl<M: Machine> Kernel<M> {
         if ctl & exregs::ABORT_IPC != 0 && self.tcb(slot).state.in_ipc() {
             self.abort_ipc(slot);
         }
+        // The old registers are those the thread would go on with: read
+        // after the abort. Aborting a trapped syscall moves RIP back to the
+        // `syscall` instruction, and only the RIP after the abort tells the
+        // caller so: before it, a syscall's RIP (after the instruction) is
+        // indistinguishable from that of a page fault or exception IPC
+        // (which resume at the reported RIP). The linux-server relies on
+        // this: it resumed a diverted thread two bytes past the syscall
+        // instruction when this reported the RIP from before the abort.
+        let t = self.tcb(slot);
+        let (old_ip, old_sp, old_flags) = (t.frame.rip, t.frame.rsp, t.frame.rflags);
         {
             let t = self.tcb_mut(slot);
             if ctl & exregs::SET_IP != 0 {
